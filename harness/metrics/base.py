@@ -1,0 +1,61 @@
+"""The Metric interface: per-segment sufficient statistics in, scores out.
+
+Every metric turns (hypotheses, references[, sources]) into an array of per-segment sufficient statistics
+of shape (n_segments, n_stats). Summing rows and calling `scores_from_statistics` gives the corpus score;
+the same function, vectorised over leading axes, scores thousands of resamples at once. So significance
+tests, caching and the CI gate never need to know which metric they handle (as inside sacreBLEU).
+An averaged metric such as COMET uses statistics [segment_score, 1] and the score sum/count.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CorpusScore:
+    """A metric's corpus-level result for one system on one test set."""
+
+    metric: str
+    score: float
+    signature: str
+    details: str = ""  # e.g. BLEU's n-gram precisions and brevity penalty
+
+
+class Metric(ABC):
+    """Base class of all metrics. Subclasses set `name` (the leaderboard column) and the flags."""
+
+    name: str
+    higher_is_better: bool = True
+    needs_references: bool = True
+    needs_sources: bool = False
+    #: digits shown in tables (sacreBLEU shows two)
+    display_digits: int = 2
+
+    @abstractmethod
+    def signature(self, num_refs: int = 1) -> str:
+        """A string that pins down every setting that can change the number (sacreBLEU style)."""
+
+    @abstractmethod
+    def segment_statistics(self, hyps: Sequence[str], refs: Sequence[Sequence[str]],
+                           srcs: Sequence[str] | None = None) -> np.ndarray:
+        """Per-segment sufficient statistics, shape (len(hyps), n_stats), float64."""
+
+    @abstractmethod
+    def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
+        """Scores from summed statistics of shape (..., n_stats); returns shape (...)."""
+
+    def segment_scores(self, stats: np.ndarray) -> np.ndarray:
+        """Segment-level scores from per-segment statistics (default: score each row on its own)."""
+        return self.scores_from_statistics(stats)
+
+    def corpus_score(self, stats: np.ndarray, num_refs: int = 1) -> CorpusScore:
+        total = stats.sum(axis=0)
+        return CorpusScore(self.name, float(self.scores_from_statistics(total)), self.signature(num_refs))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.signature()})"

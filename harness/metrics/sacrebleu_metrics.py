@@ -1,0 +1,191 @@
+"""BLEU, chrF/chrF++ and TER through sacreBLEU.
+
+Statistics come from sacreBLEU's own extraction, and corpus scores from its own `_compute_score_from_stats`,
+so every corpus number is sacreBLEU's. The numpy functions below reproduce that arithmetic (same order of
+operations, loops over n-gram orders kept sequential) vectorised over any number of resamples; tests check
+them against sacreBLEU.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from harness.metrics.base import CorpusScore, Metric
+
+# sacreBLEU's my_log(0.0)
+_LOG_ZERO = -9999999999.0
+
+
+def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
+    """Per-segment reference tuples -> sacreBLEU's reference streams (None where a segment has fewer)."""
+    width = max(len(r) for r in refs)
+    return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
+
+
+class _SacreBLEUMetric(Metric):
+    """Shared plumbing: a sacreBLEU metric object, and its reference cache reused across systems."""
+
+    def __init__(self, sacrebleu_metric: Any):
+        self._sb = sacrebleu_metric
+        self._refs_key: list[tuple[str, ...]] | None = None
+        self._refs_cache: Any = None
+
+    def __getstate__(self):
+        # Worker processes rebuild the reference cache; it is large and cheap to recompute.
+        state = dict(self.__dict__)
+        state["_refs_key"] = state["_refs_cache"] = None
+        return state
+
+    def signature(self, num_refs: int = 1) -> str:
+        args = dict(vars(self._sb))
+        args["num_refs"] = num_refs
+        return f"{self.name}|{self._sb._SIGNATURE_TYPE(args).format()}"
+
+    def segment_statistics(self, hyps, refs, srcs=None) -> np.ndarray:
+        refs = [tuple(r) for r in refs]
+        if self._refs_key != refs:
+            self._refs_cache = self._sb._cache_references(reference_streams(refs))
+            self._refs_key = refs
+        self._sb._ref_cache = self._refs_cache
+        stats = self._sb._extract_corpus_statistics(list(hyps), None)
+        return np.asarray(stats, dtype=np.float64).reshape(len(hyps), -1)
+
+    def _sacrebleu_score(self, total: np.ndarray):
+        return self._sb._compute_score_from_stats([x.item() for x in total])
+
+    def corpus_score(self, stats: np.ndarray, num_refs: int = 1) -> CorpusScore:
+        total = stats.sum(axis=0)
+        sb_score = self._sacrebleu_score(total)
+        return CorpusScore(self.name, float(sb_score.score), self.signature(num_refs), self._details(sb_score))
+
+    def _details(self, sb_score) -> str:
+        return ""
+
+
+class BLEU(_SacreBLEUMetric):
+    """Corpus BLEU (Papineni et al., 2002) as in sacreBLEU; segment scores are sentence-BLEU with
+    effective order (sacreBLEU's `sentence_bleu`)."""
+
+    name = "BLEU"
+
+    def __init__(self, tokenize: str = "13a", lowercase: bool = False, smooth_method: str = "exp",
+                 smooth_value: float | None = None, max_ngram_order: int = 4, effective_order: bool = False):
+        from sacrebleu.metrics import BLEU as SacreBLEU
+
+        super().__init__(SacreBLEU(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
+                                   smooth_value=smooth_value, max_ngram_order=max_ngram_order,
+                                   effective_order=effective_order))
+
+    def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
+        return self._bleu(summed, self._sb.effective_order)
+
+    def segment_scores(self, stats: np.ndarray) -> np.ndarray:
+        return self._bleu(stats, effective_order=True)
+
+    def _bleu(self, stats: np.ndarray, effective_order: bool) -> np.ndarray:
+        sb = self._sb
+        n_orders = sb.max_ngram_order
+        smooth = sb.smooth_method
+        smooth_value = sb.smooth_value if sb.smooth_value is not None else sb.SMOOTH_DEFAULTS[smooth]
+        stats = np.asarray(stats, dtype=np.float64)
+        sys_len, ref_len = stats[..., 0], stats[..., 1]
+        correct = stats[..., 2:2 + n_orders].copy()
+        total = stats[..., 2 + n_orders:2 + 2 * n_orders].copy()
+        any_match = (correct > 0).any(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bp = np.where(sys_len < ref_len,
+                          np.where(sys_len > 0, np.exp(1 - ref_len / np.where(sys_len > 0, sys_len, 1)), 0.0),
+                          1.0)
+            if smooth == "add-k":
+                correct[..., 1:] += smooth_value
+                total[..., 1:] += smooth_value
+            valid = np.cumprod(total > 0, axis=-1).astype(bool)  # orders before the first empty one
+            safe_total = np.where(total > 0, total, 1.0)
+            mteval = np.ones(stats.shape[:-1])
+            log_sum = np.zeros(stats.shape[:-1])
+            n_valid = valid.sum(axis=-1)
+            eff = np.where(n_valid > 0, n_valid, n_orders) if effective_order else np.full(stats.shape[:-1], n_orders)
+            for n in range(n_orders):  # sequential, as sacreBLEU sums the logs
+                zero = valid[..., n] & (correct[..., n] == 0)
+                if smooth == "exp":
+                    mteval = np.where(zero, mteval * 2, mteval)
+                    p_zero = 100.0 / (mteval * safe_total[..., n])
+                elif smooth == "floor":
+                    p_zero = 100.0 * smooth_value / safe_total[..., n]
+                else:
+                    p_zero = np.zeros_like(mteval)
+                p = np.where(correct[..., n] == 0, p_zero, 100.0 * correct[..., n] / safe_total[..., n])
+                p = np.where(valid[..., n], p, 0.0)
+                log_p = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), _LOG_ZERO)
+                log_sum = np.where(n < eff, log_sum + log_p, log_sum)
+            score = bp * np.exp(log_sum / eff)
+        return np.where(any_match, score, 0.0)
+
+    def _details(self, s) -> str:
+        precisions = "/".join(f"{p:.1f}" for p in s.precisions)
+        return (f"{precisions} (BP = {s.bp:.3f} ratio = {s.sys_len / s.ref_len if s.ref_len else 0:.3f} "
+                f"hyp_len = {s.sys_len:d} ref_len = {s.ref_len:d})")
+
+
+class CHRF(_SacreBLEUMetric):
+    """chrF (Popović, 2015) and, with `word_order=2`, chrF++ (Popović, 2017), as in sacreBLEU."""
+
+    def __init__(self, char_order: int = 6, word_order: int = 0, beta: int = 2, lowercase: bool = False,
+                 whitespace: bool = False, eps_smoothing: bool = False):
+        from sacrebleu.metrics import CHRF as SacreCHRF
+
+        super().__init__(SacreCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
+                                   whitespace=whitespace, eps_smoothing=eps_smoothing))
+        self.name = f"chrF{beta}" + "+" * word_order
+
+    def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
+        sb = self._sb
+        stats = np.asarray(summed, dtype=np.float64)
+        factor = sb.beta ** 2
+        eps = 1e-16
+        shape = stats.shape[:-1]
+        score = np.zeros(shape)
+        avg_prec, avg_rec = np.zeros(shape), np.zeros(shape)
+        eff = np.zeros(shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i in range(sb.order):  # sequential, as sacreBLEU accumulates
+                n_hyp, n_ref, n_match = stats[..., 3 * i], stats[..., 3 * i + 1], stats[..., 3 * i + 2]
+                prec = np.where(n_hyp > 0, n_match / np.where(n_hyp > 0, n_hyp, 1), eps)
+                rec = np.where(n_ref > 0, n_match / np.where(n_ref > 0, n_ref, 1), eps)
+                denom = factor * prec + rec
+                score = score + np.where(denom > 0, (1 + factor) * prec * rec / np.where(denom > 0, denom, 1), eps)
+                both = (n_hyp > 0) & (n_ref > 0)
+                avg_prec = np.where(both, avg_prec + prec, avg_prec)
+                avg_rec = np.where(both, avg_rec + rec, avg_rec)
+                eff = eff + both
+            if sb.eps_smoothing:
+                return 100 * score / sb.order
+            avg_prec = np.where(eff > 0, avg_prec / np.where(eff > 0, eff, 1), 0.0)
+            avg_rec = np.where(eff > 0, avg_rec / np.where(eff > 0, eff, 1), 0.0)
+            pr = avg_prec + avg_rec
+            f = (1 + factor) * avg_prec * avg_rec
+            f = f / np.where(pr > 0, factor * avg_prec + avg_rec, 1)
+            return np.where(pr > 0, 100 * f, 0.0)
+
+
+class TER(_SacreBLEUMetric):
+    """Translation Edit Rate (Snover et al., 2006) as in sacreBLEU; lower is better."""
+
+    name = "TER"
+    higher_is_better = False
+
+    def __init__(self, normalized: bool = False, no_punct: bool = False, asian_support: bool = False,
+                 case_sensitive: bool = False):
+        from sacrebleu.metrics import TER as SacreTER
+
+        super().__init__(SacreTER(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
+                                  case_sensitive=case_sensitive))
+
+    def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
+        stats = np.asarray(summed, dtype=np.float64)
+        edits, ref_len = stats[..., 0], stats[..., 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(ref_len > 0, edits / np.where(ref_len > 0, ref_len, 1), np.where(edits > 0, 1.0, 0.0))
+        return 100 * ratio

@@ -1,0 +1,109 @@
+"""Writing a run to results/<experiment>/<timestamp>/ (atomic writes) and reading it back.
+
+    config.yaml          the resolved config
+    hyps/<testset>/<system>.txt   one hypothesis per line
+    segments.jsonl       segment-level scores, one line per (test set, system, segment)
+    scores.json          corpus scores, signatures, package versions, git commit, time
+    leaderboard.md       the Markdown leaderboard
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.config import project_root
+from harness.provenance import git_state, package_versions
+from harness.textio import read_text, write_json, write_jsonl, write_lines, write_text
+
+SCHEMA_VERSION = 1
+
+
+def safe_filename(name: str) -> str:
+    """A system or test-set name as a file name: path separators and odd characters become '_'."""
+    return re.sub(r"[^\w.+@=-]+", "_", name).strip("._") or "_"
+
+
+def hypotheses_path(testset: str, system: str) -> str:
+    return f"hyps/{safe_filename(testset)}/{safe_filename(system)}.txt"
+
+
+def scores_document(run) -> dict[str, Any]:
+    """Everything about a run except segment-level data, as written to scores.json."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "experiment": run.experiment,
+        "created": run.started,
+        "seconds": round(run.seconds, 2),
+        "harness": git_state(project_root()),
+        "packages": package_versions(),
+        "rank_by": run.rank_by,
+        "testsets": {name: {"signature": ts.signature(), "segments": len(ts), "src_lang": ts.src_lang,
+                            "tgt_lang": ts.tgt_lang, "num_refs": ts.num_refs, "origin": ts.origin,
+                            "notes": list(ts.notes)}
+                     for name, ts in run.testsets.items()},
+        "systems": {name: {"signature": s.signature(), "runtime": s.runtime_info()} for name, s in run.systems.items()},
+        "metrics": {m.name: {"higher_is_better": m.higher_is_better, "class": type(m).__name__} for m in run.metrics},
+        "results": [
+            {"testset": r.testset, "system": r.system, "status": "ok" if r.ok else "not run", "reason": r.reason,
+             "empty_hypotheses": r.n_empty, "cached_translations": r.cached_translations,
+             "translate_seconds": round(r.translate_seconds, 3),
+             "hypotheses_file": hypotheses_path(r.testset, r.system) if r.ok else None,
+             "scores": {m: {"score": s.score, "signature": s.signature, "details": s.details}
+                        for m, s in r.scores.items()}}
+            for r in run.results
+        ],
+        "not_applicable": [{"testset": t, "system": s, "reason": why} for t, s, why in run.not_applicable],
+        "metric_errors": run.metric_errors,
+    }
+
+
+def segment_rows(run):
+    for r in run.results:
+        if not r.ok:
+            continue
+        ts = run.testsets[r.testset]
+        for i, (seg, hyp) in enumerate(zip(ts.segments, r.hypotheses)):
+            yield {"testset": r.testset, "system": r.system, "seg_id": seg.id, "doc_id": seg.doc_id, "hyp": hyp,
+                   "scores": {m: float(v[i]) for m, v in r.segment_scores.items()}}
+
+
+def _update_latest_link(output_dir: Path) -> None:
+    """results/<experiment>/latest -> the newest run (best effort: some file systems have no symlinks)."""
+    link = output_dir.parent / "latest"
+    tmp = output_dir.parent / f".latest.{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(output_dir.name, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def write_results(run, resolved_config: dict[str, Any]) -> None:
+    from harness.report import leaderboard_markdown
+
+    out: Path = run.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.yaml", yaml.safe_dump(resolved_config, sort_keys=False, allow_unicode=True))
+    for r in run.results:
+        if r.ok:
+            write_lines(out / hypotheses_path(r.testset, r.system), r.hypotheses)
+    write_jsonl(out / "segments.jsonl", segment_rows(run))
+    doc = scores_document(run)
+    write_json(out / "scores.json", doc)
+    write_text(out / "leaderboard.md", leaderboard_markdown(doc))
+    _update_latest_link(out)
+
+
+def load_scores(run_dir: str | Path) -> dict[str, Any]:
+    """Read scores.json of a run folder (or of results/<experiment>/latest)."""
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / "scores.json"
+    return json.loads(read_text(path))

@@ -1,0 +1,5 @@
+"""Translation systems: one module per backend."""
+
+from harness.systems.base import TranslationSystem
+
+__all__ = ["TranslationSystem"]

@@ -1,0 +1,14 @@
+"""The untranslated source as output: the lower bound every report should show."""
+
+from __future__ import annotations
+
+from harness.data.testset import TestSet
+from harness.systems.base import TranslationSystem
+
+
+class CopySource(TranslationSystem):
+    def __init__(self, name: str = "copy-source"):
+        super().__init__(name)
+
+    def translate(self, testset: TestSet) -> list[str]:
+        return testset.sources

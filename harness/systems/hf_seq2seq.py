@@ -1,0 +1,190 @@
+"""Hugging Face encoder-decoder models (Marian/OPUS-MT, NLLB-200, M2M100, mBART-50, VinAI) via `from_pretrained`.
+
+Each family marks languages differently; the tokenizer class tells which family a checkpoint belongs to:
+- Marian/OPUS-MT: one model per direction, no codes (multi-target models take a `>>xxx<<` source prefix);
+- NLLB-200: `src_lang="vie_Latn"`, generation forced to start with the `eng_Latn` token;
+- M2M100: `src_lang="vi"`, forced start `__en__` (via `get_lang_id`, since "en" is also a normal piece);
+- mBART-50: `src_lang="vi_VN"`, forced start `en_XX`; VinAI's vi2en models instead start the decoder with it
+  (`target_start: decoder_start`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from harness.data.testset import TestSet
+from harness.errors import ConfigError
+from harness.hub import load_pretrained
+from harness.languages import code_for_family
+from harness.systems.base import TranslationSystem
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("auto", "marian", "nllb", "m2m100", "mbart50", "generic")
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+
+def detect_family(tokenizer: Any) -> str:
+    cls = type(tokenizer).__name__
+    for prefix, family in (("Nllb", "nllb"), ("M2M100", "m2m100"), ("MBart", "mbart50"), ("Marian", "marian")):
+        if cls.startswith(prefix):
+            return family
+    return "generic"
+
+
+def pick_device(device: str) -> str:
+    """`auto` picks cuda, then mps, then cpu."""
+    import torch
+
+    if device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} requested but CUDA is not available; use device=auto or cpu")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _dtype_kwarg(dtype) -> dict[str, Any]:
+    """transformers renamed `torch_dtype` to `dtype` in 4.56; pass whichever this version knows."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": dtype}
+
+
+def _local_fingerprint(name: str) -> str | None:
+    """For a local folder: the newest modification time of its files, so edited weights change the signature."""
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return None
+    mtimes = [p.stat().st_mtime_ns for p in path.iterdir() if p.is_file()]
+    return str(max(mtimes, default=0))
+
+
+class HFSeq2Seq(TranslationSystem):
+    """A `transformers` seq2seq model. Loading happens on the first `translate` call."""
+
+    #: outputs are a pure function of the signature and the source, so the run may cache them
+    cacheable = True
+
+    def __init__(self, name: str, model: str, tokenizer: str | None = None, revision: str | None = None,
+                 family: str = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
+                 source_prefix: str = "", target_start: str = "forced_bos", batch_size: int = 16,
+                 num_beams: int = 4, max_new_tokens: int = 256, max_input_tokens: int = 512,
+                 device: str = "auto", dtype: str = "float32", generate_kwargs: Mapping[str, Any] | None = None):
+        super().__init__(name)
+        if family not in FAMILIES:
+            raise ConfigError(f"system {name!r}: family {family!r} is not one of {', '.join(FAMILIES)}")
+        if target_start not in ("forced_bos", "decoder_start"):
+            raise ConfigError(f"system {name!r}: target_start must be forced_bos or decoder_start, not {target_start!r}")
+        if dtype not in _DTYPES:
+            raise ConfigError(f"system {name!r}: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
+        if batch_size < 1 or num_beams < 1:
+            raise ConfigError(f"system {name!r}: batch_size and num_beams must be >= 1")
+        self.model_name, self.tokenizer_name, self.revision = str(model), str(tokenizer or model), revision
+        self.family, self.src_lang, self.tgt_lang = family, src_lang, tgt_lang
+        self.source_prefix, self.target_start = source_prefix, target_start
+        self.batch_size, self.num_beams = batch_size, num_beams
+        self.max_new_tokens, self.max_input_tokens = max_new_tokens, max_input_tokens
+        self.device, self.dtype = device, dtype
+        self.generate_kwargs = dict(generate_kwargs or {})
+        self._model = self._tokenizer = None
+        self._runtime: dict[str, Any] = {}
+
+    def signature(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {**super().signature(), "model": self.model_name, "tokenizer": self.tokenizer_name,
+                "revision": self.revision, "local_mtime": _local_fingerprint(self.model_name),
+                "family": self.family, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
+                "source_prefix": self.source_prefix, "target_start": self.target_start, "num_beams": self.num_beams,
+                "max_new_tokens": self.max_new_tokens, "max_input_tokens": self.max_input_tokens,
+                "dtype": self.dtype, "generate_kwargs": self.generate_kwargs, "transformers": version("transformers")}
+
+    def runtime_info(self) -> dict[str, Any]:
+        return dict(self._runtime)
+
+    def _config_hint(self) -> str:
+        return f"{self.config_key}.model" if self.config_key else f"model (in the config of system {self.name!r})"
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        start = time.perf_counter()
+        extra = {"revision": self.revision} if self.revision else {}
+        what = "model" if self.tokenizer_name == self.model_name else "tokenizer"
+        self._tokenizer = load_pretrained(AutoTokenizer.from_pretrained, self.tokenizer_name, what=what,
+                                          config_key=self._config_hint(), **extra)
+        dtype = None if self.dtype == "auto" else getattr(torch, self.dtype)
+        model = load_pretrained(AutoModelForSeq2SeqLM.from_pretrained, self.model_name, what="model",
+                                config_key=self._config_hint(), **_dtype_kwarg(dtype), **extra)
+        device = pick_device(self.device)
+        self._model = model.to(device).eval()
+        if self.family == "auto":
+            self.family = detect_family(self._tokenizer)
+        self._runtime = {"device": device, "family": self.family,
+                         "commit": getattr(model.config, "_commit_hash", None),
+                         "parameters": sum(p.numel() for p in model.parameters()),
+                         "load_seconds": round(time.perf_counter() - start, 2)}
+        log.info("loaded %s (%s, %s parameters) on %s", self.model_name, self.family,
+                 f"{self._runtime['parameters']:,}", device)
+
+    def _language_kwargs(self, testset: TestSet) -> dict[str, Any]:
+        """Set the tokenizer's source language and return the generate() arguments for the target."""
+        tok = self._tokenizer
+        if self.family in ("marian", "generic"):
+            return {}
+        src = self.src_lang or code_for_family(testset.src_lang, self.family)
+        tgt = self.tgt_lang or code_for_family(testset.tgt_lang, self.family)
+        tok.src_lang = src
+        if self.family == "m2m100":
+            try:
+                tgt_id = tok.get_lang_id(tgt)
+            except KeyError:
+                raise ConfigError(f"system {self.name!r}: the tokenizer has no language token for {tgt!r}") from None
+        else:
+            tgt_id = tok.convert_tokens_to_ids(tgt)
+            if tgt_id is None or tgt_id == tok.unk_token_id:
+                raise ConfigError(f"system {self.name!r}: the tokenizer has no language token {tgt!r}; "
+                                  f"set tgt_lang to one of its codes")
+        key = "forced_bos_token_id" if self.target_start == "forced_bos" else "decoder_start_token_id"
+        return {key: tgt_id}
+
+    def translate(self, testset: TestSet) -> list[str]:
+        import torch
+        from tqdm.auto import tqdm
+
+        self._load()
+        tok, model = self._tokenizer, self._model
+        lang_kwargs = self._language_kwargs(testset)
+        sources = [self.source_prefix + s for s in testset.sources]
+        lengths = [len(ids) for ids in tok(sources, add_special_tokens=True)["input_ids"]]
+        n_truncated = sum(n > self.max_input_tokens for n in lengths)
+        if n_truncated:
+            log.warning("%s: %d of %d sources of %s are longer than max_input_tokens=%d and are truncated",
+                        self.name, n_truncated, len(sources), testset.name, self.max_input_tokens)
+        # Longest first: batches of similar length waste little padding, and an out-of-memory error shows at once.
+        order = sorted(range(len(sources)), key=lambda i: -lengths[i])
+        outputs: list[str] = [""] * len(sources)
+        device = self._runtime["device"]
+        with torch.inference_mode(), tqdm(total=len(sources), desc=f"{self.name} on {testset.name}",
+                                          unit="seg", leave=False) as bar:
+            for b in range(0, len(order), self.batch_size):
+                idx = order[b:b + self.batch_size]
+                enc = tok([sources[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
+                          max_length=self.max_input_tokens).to(device)
+                generated = model.generate(**enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
+                                           **lang_kwargs, **self.generate_kwargs)
+                for i, text in zip(idx, tok.batch_decode(generated, skip_special_tokens=True)):
+                    outputs[i] = text.strip()
+                bar.update(len(idx))
+        return outputs

@@ -1,0 +1,59 @@
+"""Shared fixtures. Tests run offline (no model hub) and single-threaded (2-core CI machines)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Must be set before torch is imported anywhere: with 2 threads on 2 cores tiny models run 100x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Never reach for the hub from tests: loading code must work from local folders alone.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+FLORES_REF = DATA / "flores200" / "eng_Latn.devtest"
+FLORES_SRC = DATA / "flores200" / "vie_Latn.devtest"
+OPUS_2020 = DATA / "outputs" / "flores200-devtest" / "vie-eng_opus-2020-09-10" / "flores200-devtest.vie-eng.output"
+OPUS_BT = DATA / "outputs" / "flores200-devtest" / "vie-eng_opus+bt-2021-04-30" / "flores200-devtest.vie-eng.output"
+
+# The OPUS-MT leaderboard's published sacreBLEU 2.3.1 figures (data/outputs/.../*.eval), to two decimals.
+PUBLISHED = {
+    "vie-eng_opus-2020-09-10": {"BLEU": 25.34, "chrF2": 52.71, "chrF2++": 50.66},
+    "vie-eng_opus+bt-2021-04-30": {"BLEU": 27.31, "chrF2": 54.88, "chrF2++": 52.87},
+}
+
+
+@pytest.fixture(scope="session")
+def torch_single_thread():
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, torch_single_thread):
+    """Tiny Marian, NLLB, M2M100 and mBART-50 checkpoints built locally once per test session."""
+    from harness.testing import tiny_models as tm
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    return {
+        "marian": tm.build_marian(root / "marian"),
+        "nllb": tm.build_nllb(root / "nllb"),
+        "m2m100": tm.build_m2m100(root / "m2m100"),
+        "mbart50": tm.build_mbart50(root / "mbart50"),
+    }
+
+
+@pytest.fixture
+def results_env(tmp_path, monkeypatch):
+    """Results and caches of runs under test go to a temporary folder."""
+    monkeypatch.setenv("MT_HARNESS_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("MT_HARNESS_CACHE", str(tmp_path / "cache"))
+    return tmp_path

@@ -1,0 +1,96 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def test_score_json_gives_published_figures_with_signatures(capsys):
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "bleu", "chrf",
+                 "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for path, system in [(OPUS_2020, "vie-eng_opus-2020-09-10"), (OPUS_BT, "vie-eng_opus+bt-2021-04-30")]:
+        scores = doc["systems"][str(path)]
+        assert round(scores["BLEU"]["score"], 2) == PUBLISHED[system]["BLEU"]
+        assert round(scores["chrF2"]["score"], 2) == PUBLISHED[system]["chrF2"]
+        assert scores["BLEU"]["signature"].startswith("BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|")
+        assert scores["chrF2"]["signature"].startswith("chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|")
+
+
+def test_score_text_single_system_is_sacrebleu_style(capsys):
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), "-m", "bleu", "chrf++"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("BLEU|nrefs:1|") and " = 25.34 58.3/31.5/19.0/11.8 (BP = 1.000" in out[0]
+    assert out[1].startswith("chrF2++|") and out[1].endswith(" = 50.66")
+
+
+def test_score_line_count_mismatch_names_both_files_and_counts(tmp_path, capsys):
+    hyp = tmp_path / "short.txt"
+    hyp.write_text("a\nb\n", encoding="utf-8")
+    assert main(["score", "-r", str(FLORES_REF), str(hyp)]) == 2
+    err = capsys.readouterr().err
+    assert f"{hyp} has 2 lines" in err and "1012 segments" in err and str(FLORES_REF) in err
+
+
+def test_score_unknown_metric_suggests_and_metric_before_files_is_explained(capsys):
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), "-m", "chrf+"]) == 2
+    assert "Did you mean 'chrf++' or 'chrf'" in capsys.readouterr().err
+    assert main(["score", "-r", str(FLORES_REF), "-m", "bleu", str(OPUS_2020)]) == 2
+    assert "put `-m METRIC...` after the hypothesis files" in capsys.readouterr().err
+
+
+def test_score_non_utf8_hypothesis_names_file_and_offset(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\n")
+    assert main(["score", "-r", str(FLORES_REF), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "byte offset 3" in err
+
+
+def test_run_command_end_to_end(tmp_path):
+    res = _cli("run", "experiment=files_only", "metric=[bleu,chrf]", env={"MT_HARNESS_RESULTS": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    assert "| 1 | vie-eng_opus+bt-2021-04-30 | 27.31 | 54.88 |" in res.stdout
+    latest = tmp_path / "files-only" / "latest"
+    assert (latest / "scores.json").exists() and (latest / "run.log").exists()
+
+
+def test_run_unknown_system_name_suggests_the_close_one(tmp_path):
+    res = _cli("run", "system=[copy_sorce]", env={"MT_HARNESS_RESULTS": str(tmp_path)})
+    assert res.returncode == 2
+    assert "unknown system config 'copy_sorce'. Did you mean 'copy_source'?" in res.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_and_score_import_neither_torch_nor_comet():
+    code = ("import sys, contextlib, io\nfrom harness.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: main(['--help'])\n    except SystemExit: pass\n"
+            f"    main(['score', '-r', {str(FLORES_REF)!r}, {str(OPUS_2020)!r}, '-m', 'bleu', 'ter'])\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'comet', 'hydra') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "mt-harness"
+    assert script.exists(), "pip install -e . should install the mt-harness console script"
+    res = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.startswith("mt-harness ")
+
+
+def test_list_shows_groups_and_descriptions(capsys):
+    assert main(["list", "system"]) == 0
+    out = capsys.readouterr().out
+    assert "opus_mt_vi_en" in out and "Marian/OPUS-MT" in out

@@ -1,0 +1,128 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness.config import compose
+from harness.errors import ConfigError, HarnessError, UnknownNameError
+from harness.run import evaluate
+
+from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT
+
+
+@pytest.fixture(scope="module")
+def files_only_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    return evaluate(compose(["experiment=files_only"]), output_dir=out), out
+
+
+def test_run_reproduces_published_scores(files_only_run):
+    run, _ = files_only_run
+    for system, published in PUBLISHED.items():
+        r = run.get("flores200_devtest", system)
+        for metric, value in published.items():
+            assert round(r.scores[metric].score, 2) == value
+
+
+def test_results_folder_has_every_file(files_only_run):
+    run, out = files_only_run
+    assert {p.name for p in out.iterdir()} >= {"config.yaml", "hyps", "segments.jsonl", "scores.json", "leaderboard.md"}
+    hyp_file = out / "hyps" / "flores200_devtest" / "vie-eng_opus+bt-2021-04-30.txt"
+    assert hyp_file.read_bytes() == OPUS_BT.read_bytes()
+    rows = [json.loads(line) for line in (out / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 3 * 1012
+    first = rows[0]
+    assert set(first) == {"testset", "system", "seg_id", "doc_id", "hyp", "scores"}
+    assert set(first["scores"]) == {"BLEU", "chrF2", "chrF2++", "TER"}
+    doc = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    assert doc["packages"]["sacrebleu"] and "commit" in doc["harness"] and doc["created"]
+    assert doc["testsets"]["flores200_devtest"]["segments"] == 1012
+    res = {(r["system"]): r for r in doc["results"]}
+    bleu = res["vie-eng_opus-2020-09-10"]["scores"]["BLEU"]
+    assert bleu["signature"].startswith("BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+    assert "hyp_len = 24745 ref_len = 24721" in bleu["details"]
+    assert "experiment_name: files-only" in (out / "config.yaml").read_text(encoding="utf-8")
+
+
+def test_segment_scores_average_is_consistent_with_statistics(files_only_run):
+    run, _ = files_only_run
+    r = run.get("flores200_devtest", "vie-eng_opus-2020-09-10")
+    assert r.segment_scores["TER"].shape == (1012,)
+    # corpus TER is total edits over total reference length, i.e. a length-weighted mean of segment TER
+    stats = r.statistics["TER"]
+    weighted = (r.segment_scores["TER"] * stats[:, 1]).sum() / stats[:, 1].sum()
+    assert weighted == pytest.approx(r.scores["TER"].score)
+
+
+def test_leaderboard_ranks_systems_and_shows_signatures(files_only_run):
+    _, out = files_only_run
+    md = (out / "leaderboard.md").read_text(encoding="utf-8")
+    rows = [line for line in md.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[1] for r in rows] == ["vie-eng_opus+bt-2021-04-30", "vie-eng_opus-2020-09-10", "copy-source"]
+    assert "| 27.31 | 54.88 | 52.87 |" in rows[0]
+    assert "`BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in md
+
+
+def test_unloadable_system_is_not_run_and_the_rest_completes(tmp_path, results_env):
+    run = evaluate(compose(["system=[copy_source,opus_mt_vi_en]", "metric=[bleu]"]), output_dir=tmp_path / "o")
+    bad = run.get("flores200_devtest", "opus-mt-vi-en")
+    assert not bad.ok and "Helsinki-NLP/opus-mt-vi-en" in bad.reason
+    assert run.get("flores200_devtest", "copy-source").ok
+    md = (tmp_path / "o" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "| – | opus-mt-vi-en | – | not run [1] |" in md and "1. opus-mt-vi-en on flores200_devtest: cannot load" in md
+
+
+def test_strict_turns_a_not_run_system_into_a_failure(results_env):
+    with pytest.raises(HarnessError, match="opus-mt-vi-en.*strict=true"):
+        evaluate(compose(["system=[copy_source,opus_mt_vi_en]", "metric=[bleu]", "strict=true"]), write=False)
+
+
+def test_bad_output_file_is_not_run_with_both_counts(tmp_path, results_env):
+    short = tmp_path / "short.txt"
+    short.write_text("only one line\n", encoding="utf-8")
+    run = evaluate(compose(["system=[file]", f"systems.file.outputs={{flores200_devtest:{short}}}", "metric=[bleu]"]),
+                   write=False)
+    r = run.get("flores200_devtest", "file")
+    assert not r.ok and "has 1 lines" in r.reason and "1012 segments" in r.reason
+
+
+def test_empty_hypotheses_are_scored_counted_and_reported(tmp_path, results_env):
+    lines = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
+    lines[0] = lines[5] = ""
+    hyp = tmp_path / "holes.txt"
+    hyp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = evaluate(compose(["system=[file]", f"systems.file.outputs={{flores200_devtest:{hyp}}}", "metric=[bleu]"]),
+                   output_dir=tmp_path / "o")
+    r = run.get("flores200_devtest", "file")
+    assert r.n_empty == 2 and r.segment_scores["BLEU"][0] == 0.0
+    doc = json.loads((tmp_path / "o" / "scores.json").read_text(encoding="utf-8"))
+    assert doc["results"][0]["empty_hypotheses"] == 2
+    assert "2 empty hypotheses" in (tmp_path / "o" / "leaderboard.md").read_text(encoding="utf-8")
+
+
+def test_rank_by_lower_is_better_metric(results_env):
+    run = evaluate(compose(["experiment=files_only", "metric=[bleu,ter]", "rank_by=TER"]), write=False)
+    from harness.report import ranked
+    from harness.results import scores_document
+
+    order = [r["system"] for r in ranked(scores_document(run), "flores200_devtest")]
+    assert order == ["vie-eng_opus+bt-2021-04-30", "vie-eng_opus-2020-09-10", "copy-source"]
+
+
+def test_unknown_rank_by_and_duplicate_names_are_config_errors(results_env):
+    with pytest.raises(UnknownNameError, match="Did you mean 'chrF2'"):
+        evaluate(compose(["experiment=files_only", "rank_by=chrf2"]), write=False)
+    with pytest.raises(ConfigError, match="two systems share a name"):
+        evaluate(compose(["system=[copy_source,file]", "systems.file.outputs={}", "systems.file.name=copy-source"]),
+                 write=False)
+
+
+def test_string_metric_run_imports_neither_torch_nor_comet(tmp_path):
+    code = ("import sys; from harness.config import compose; from harness.run import evaluate; "
+            "evaluate(compose(['experiment=files_only', 'metric=[bleu,chrf,ter]']), write=False); "
+            "print(sorted(m for m in ('torch', 'transformers', 'comet', 'datasets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "MT_HARNESS_CACHE": str(tmp_path)})
+    assert out.stdout.strip() == "[]"

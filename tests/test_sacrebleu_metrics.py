@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import sacrebleu
+
+from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER, reference_streams
+from harness.textio import read_lines
+
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED
+
+
+@pytest.fixture(scope="module")
+def flores():
+    refs = [(r,) for r in read_lines(FLORES_REF)]
+    return refs, {"vie-eng_opus-2020-09-10": read_lines(OPUS_2020), "vie-eng_opus+bt-2021-04-30": read_lines(OPUS_BT)}
+
+
+@pytest.mark.parametrize("metric", [BLEU(), CHRF(), CHRF(word_order=2)], ids=["BLEU", "chrF2", "chrF2++"])
+def test_published_opus_mt_figures(flores, metric):
+    refs, systems = flores
+    for system, hyps in systems.items():
+        score = metric.corpus_score(metric.segment_statistics(hyps, refs))
+        assert round(score.score, 2) == PUBLISHED[system][metric.name], system
+
+
+def test_signatures_are_sacrebleus():
+    v = sacrebleu.__version__
+    assert BLEU().signature() == f"BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{v}"
+    assert CHRF().signature() == f"chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:{v}"
+    assert CHRF(word_order=2).signature(num_refs=2) == f"chrF2++|nrefs:2|case:mixed|eff:yes|nc:6|nw:2|space:no|version:{v}"
+    assert TER().signature(-1) == f"TER|nrefs:var|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:{v}"
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (BLEU(), sacrebleu.BLEU()),
+    (BLEU(tokenize="intl", lowercase=True), sacrebleu.BLEU(tokenize="intl", lowercase=True)),
+    (CHRF(), sacrebleu.CHRF()),
+    (CHRF(word_order=2), sacrebleu.CHRF(word_order=2)),
+    (TER(), sacrebleu.TER()),
+], ids=["bleu", "bleu-intl-lc", "chrf", "chrf++", "ter"])
+def test_corpus_scores_identical_to_sacrebleu_api(flores, ours, theirs):
+    refs, systems = flores
+    hyps = systems["vie-eng_opus-2020-09-10"][:300]
+    expected = theirs.corpus_score(hyps, [[r[0] for r in refs[:300]]]).score
+    assert ours.corpus_score(ours.segment_statistics(hyps, refs[:300])).score == expected
+
+
+def test_multiple_and_variable_references_match_sacrebleu():
+    hyps = ["the cat sat on the mat", "a dog barked loudly", "hello there"]
+    refs = [("the cat is on the mat", "a cat sat on the mat"), ("the dog barked",), ("hello", "hi there")]
+    streams = reference_streams(refs)
+    assert streams[1] == ["a cat sat on the mat", None, "hi there"]
+    for ours, theirs in [(BLEU(), sacrebleu.BLEU()), (CHRF(word_order=2), sacrebleu.CHRF(word_order=2)),
+                         (TER(), sacrebleu.TER())]:
+        got = ours.corpus_score(ours.segment_statistics(hyps, refs), num_refs=-1)
+        assert got.score == theirs.corpus_score(hyps, streams).score
+        assert "nrefs:var" in got.signature
+
+
+def _random_bleu_stats(rng, n, orders=4):
+    hyp_len = rng.integers(0, 30, n)
+    total = np.stack([np.maximum(hyp_len - k, 0) for k in range(orders)], axis=1)
+    correct = np.floor(total * rng.random((n, orders)) * rng.integers(0, 2, (n, 1))).astype(int)
+    ref_len = rng.integers(0, 30, n)
+    return np.concatenate([hyp_len[:, None], ref_len[:, None], correct, total], axis=1).astype(float)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"smooth_method": "floor"}, {"smooth_method": "add-k"}, {"smooth_method": "none"},
+    {"effective_order": True}, {"smooth_method": "floor", "smooth_value": 0.3, "effective_order": True},
+    {"max_ngram_order": 2},
+])
+def test_vectorised_bleu_equals_sacrebleu_formula(kwargs):
+    rng = np.random.default_rng(0)
+    metric = BLEU(**kwargs)
+    stats = _random_bleu_stats(rng, 400, metric._sb.max_ngram_order)
+    # single segments (zeros, empty hypotheses, no matches) and sums over random subsets
+    sums = np.stack([stats[rng.integers(0, 400, 30)].sum(0) for _ in range(100)])
+    for table in (stats, sums):
+        got = metric.scores_from_statistics(table)
+        want = [metric._sb._compute_score_from_stats([x.item() for x in row]).score for row in table]
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"word_order": 2}, {"beta": 1}, {"eps_smoothing": True},
+                                    {"word_order": 2, "eps_smoothing": True}])
+def test_vectorised_chrf_equals_sacrebleu_formula(flores, kwargs):
+    refs, systems = flores
+    metric = CHRF(**kwargs)
+    hyps = systems["vie-eng_opus+bt-2021-04-30"][:200]
+    hyps[3] = ""  # an empty hypothesis
+    stats = metric.segment_statistics(hyps, refs[:200])
+    rng = np.random.default_rng(1)
+    sums = np.stack([stats[rng.integers(0, 200, 50)].sum(0) for _ in range(50)])
+    for table in (stats, sums):
+        got = metric.scores_from_statistics(table)
+        want = [metric._sb._compute_score_from_stats(list(row)).score for row in table]
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_segment_scores_are_sacrebleus_sentence_scores(flores):
+    refs, systems = flores
+    hyps = systems["vie-eng_opus-2020-09-10"][:60]
+    for metric, sentence in [(BLEU(), sacrebleu.sentence_bleu), (CHRF(), sacrebleu.sentence_chrf),
+                             (TER(), sacrebleu.sentence_ter)]:
+        seg = metric.segment_scores(metric.segment_statistics(hyps, refs[:60]))
+        want = [sentence(h, [r[0]]).score for h, r in zip(hyps, refs)]
+        np.testing.assert_allclose(seg, want, rtol=1e-12, atol=1e-12)
+
+
+def test_hand_checkable_cases():
+    same = ["the quick brown fox jumps"]
+    bleu, chrf, ter = BLEU(), CHRF(), TER()
+    assert bleu.corpus_score(bleu.segment_statistics(same, [tuple(same)])).score == pytest.approx(100)
+    assert chrf.corpus_score(chrf.segment_statistics(same, [tuple(same)])).score == pytest.approx(100)
+    assert bleu.corpus_score(bleu.segment_statistics(["xyz uvw"], [("abc def",)])).score == 0
+    # "a b c" -> "a c": one deletion over a two-word reference
+    stats = ter.segment_statistics(["a b c"], [("a c",)])
+    assert stats.tolist() == [[1.0, 2.0]] and ter.corpus_score(stats).score == 50.0
+    # empty hypothesis against a non-empty reference: no matches, every reference word an edit
+    stats = ter.segment_statistics([""], [("a c",)])
+    assert ter.corpus_score(stats).score == 100.0
+    # BLEU statistics are [hyp_len, ref_len, matches 1-4, totals 1-4]
+    assert bleu.segment_statistics(["a b c"], [("a b d",)]).tolist() == [[3, 3, 2, 1, 0, 0, 3, 2, 1, 0]]
