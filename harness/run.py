@@ -112,7 +112,7 @@ def _translate(system: TranslationSystem, testset: TestSet, cache: Cache) -> tup
     return hyps, len(keys) - n_new
 
 
-def translate_all(testsets: dict[str, TestSet], systems: dict[str, TranslationSystem], cache: Cache,
+def translate_all(testsets: dict[str, TestSet], systems: Mapping[str, TranslationSystem], cache: Cache,
                   strict: bool) -> tuple[list[SystemResult], list[tuple[str, str, str]]]:
     results, not_applicable = [], []
     for ts in testsets.values():
@@ -140,9 +140,33 @@ def translate_all(testsets: dict[str, TestSet], systems: dict[str, TranslationSy
     return results, not_applicable
 
 
+def segment_statistics(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache,
+                       chunk_size: int = 2048) -> tuple[np.ndarray, int]:
+    """Per-segment statistics of `metric` for `hyps`, from the cache where possible.
+
+    Keys are (metric signature, hypothesis, source if the metric reads it, references), so adding a system
+    to a leaderboard computes statistics for that system only. Missing rows are computed and stored chunk
+    by chunk, so an interrupted run resumes where it stopped. Returns (statistics, rows computed)."""
+    sig = metric.signature(testset.num_refs)
+    keys = [content_key(sig, h, seg.src if metric.needs_sources else "", *seg.refs)
+            for h, seg in zip(hyps, testset.segments)]
+    found = cache.get_many("statistics", keys)
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    for start in range(0, len(missing), chunk_size):
+        chunk = missing[start:start + chunk_size]
+        segs = [testset.segments[i] for i in chunk]
+        stats = metric.segment_statistics([hyps[i] for i in chunk], [s.refs for s in segs],
+                                          [s.src for s in segs] if metric.needs_sources else None)
+        fresh = {keys[i]: row.tolist() for i, row in zip(chunk, np.asarray(stats, dtype=np.float64))}
+        cache.put_many("statistics", fresh)
+        found.update(fresh)
+    return np.array([found[k] for k in keys], dtype=np.float64), len(missing)
+
+
 def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list[SystemResult],
-              strict: bool) -> dict[str, str]:
+              strict: bool, cache: Cache | None = None) -> dict[str, str]:
     """Fill statistics, corpus and segment scores in place; returns metric name -> error for metrics that failed."""
+    cache = cache or Cache(None)
     errors: dict[str, str] = {}
     for metric in metrics:
         for ts in testsets.values():
@@ -151,8 +175,10 @@ def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list
                 continue
             try:
                 for r in ok:
-                    stats = metric.segment_statistics(r.hypotheses, ts.references,
-                                                      ts.sources if metric.needs_sources else None)
+                    stats, n_computed = segment_statistics(metric, ts, r.hypotheses, cache)
+                    if n_computed < len(stats):
+                        log.info("%s for %s on %s: %d of %d segments from the cache", metric.name, r.system,
+                                 ts.name, len(stats) - n_computed, len(stats))
                     r.statistics[metric.name] = stats
                     r.scores[metric.name] = metric.corpus_score(stats, ts.num_refs)
                     r.segment_scores[metric.name] = metric.segment_scores(stats)
@@ -193,12 +219,15 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
         raise UnknownNameError("rank_by metric", rank_by, [m.name for m in metrics])
 
     cache_cfg = cfg.get("cache") or {}
-    cache = Cache(Path(cache_cfg["dir"]) / "cache.sqlite" if cache_cfg.get("translations", False) else None)
+    cache_file = Path(cache_cfg["dir"]) / "cache.sqlite" if cache_cfg.get("dir") else None
+    translation_cache = Cache(cache_file if cache_cfg.get("translations", False) else None)
+    statistics_cache = Cache(cache_file if cache_cfg.get("statistics", False) else None)
     for ts in testsets.values():
         log.info("test set %s: %d segments, %s", ts.name, len(ts), ts.signature())
-    results, not_applicable = translate_all(testsets, {n: s for n, s in zip(names, systems.values())}, cache, strict)
-    metric_errors = score_all(testsets, metrics, results, strict)
-    cache.close()
+    results, not_applicable = translate_all(testsets, systems, translation_cache, strict)
+    metric_errors = score_all(testsets, metrics, results, strict, statistics_cache)
+    translation_cache.close()
+    statistics_cache.close()
 
     run = RunResult(experiment=str(cfg.get("experiment_name", "default")), output_dir=None, testsets=testsets,
                     systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,

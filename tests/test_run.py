@@ -126,3 +126,62 @@ def test_string_metric_run_imports_neither_torch_nor_comet(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                          env={**os.environ, "MT_HARNESS_CACHE": str(tmp_path)})
     assert out.stdout.strip() == "[]"
+
+
+def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
+    from harness.metrics.sacrebleu_metrics import BLEU
+
+    monkeypatch.setenv("MT_HARNESS_CACHE", str(tmp_path / "cache"))
+    calls = []
+    original = BLEU.segment_statistics
+
+    def counting(self, hyps, refs, srcs=None):
+        calls.append(len(hyps))
+        return original(self, hyps, refs, srcs)
+
+    monkeypatch.setattr(BLEU, "segment_statistics", counting)
+    base = ["system=[opus_2020_09_10,copy_source]", "metric=[bleu]"]
+    first = evaluate(compose(base), write=False)
+    assert sum(calls) == 2 * 1012
+    calls.clear()
+    again = evaluate(compose(["system=[opus_2020_09_10,copy_source,opus_bt_2021_04_30]", "metric=[bleu]"]), write=False)
+    old = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
+    new = OPUS_BT.read_text(encoding="utf-8").split("\n")[:1012]
+    # only the added system, and only its hypotheses that no cached system produced for the same segment
+    assert sum(calls) == sum(a != b for a, b in zip(old, new)) == 971
+    for name in ("vie-eng_opus-2020-09-10", "copy-source"):
+        cached, fresh = again.get("flores200_devtest", name), first.get("flores200_devtest", name)
+        assert cached.scores["BLEU"] == fresh.scores["BLEU"]
+        assert (cached.statistics["BLEU"] == fresh.statistics["BLEU"]).all()
+    calls.clear()
+    evaluate(compose(base + ["metrics.bleu.tokenize=intl"]), write=False)
+    assert sum(calls) == 2 * 1012  # another signature: nothing reused
+
+
+def test_interrupted_statistics_resume_from_the_last_stored_chunk(tmp_path):
+    from harness.cache import Cache
+    from harness.data import load_parallel
+    from harness.metrics.sacrebleu_metrics import CHRF
+    from harness.run import segment_statistics
+
+    from conftest import FLORES_REF, FLORES_SRC
+
+    ts = load_parallel("flores", FLORES_SRC, FLORES_REF)
+    hyps = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
+    cache = Cache(tmp_path / "c.sqlite")
+
+    class Flaky(CHRF):
+        calls = 0
+
+        def segment_statistics(self, hyps, refs, srcs=None):
+            Flaky.calls += 1
+            if Flaky.calls == 3:
+                raise KeyboardInterrupt
+            return super().segment_statistics(hyps, refs, srcs)
+
+    with pytest.raises(KeyboardInterrupt):
+        segment_statistics(Flaky(), ts, hyps, cache, chunk_size=300)
+    assert cache.count("statistics") == 600
+    stats, computed = segment_statistics(CHRF(), ts, hyps, cache, chunk_size=300)
+    assert computed == 1012 - 600
+    assert (stats == CHRF().segment_statistics(hyps, ts.references)).all()

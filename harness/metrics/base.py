@@ -38,7 +38,10 @@ class Metric(ABC):
 
     @abstractmethod
     def signature(self, num_refs: int = 1) -> str:
-        """A string that pins down every setting that can change the number (sacreBLEU style)."""
+        """A string that pins down every setting that can change the number (sacreBLEU style).
+
+        It keys the statistics cache, so it holds settings only; facts about the data (e.g. how many inputs
+        a neural metric truncated) belong in the CorpusScore that `corpus_score` returns."""
 
     @abstractmethod
     def segment_statistics(self, hyps: Sequence[str], refs: Sequence[Sequence[str]],
