@@ -46,16 +46,23 @@ def train_sentencepiece(folder: Path, lines: Sequence[str] = CORPUS, *, vocab_si
     return prefix.with_suffix(".model")
 
 
-def _small(**extra):
-    return dict(d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-                decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
-                **extra)
+def _save_random_model(out: Path, tok, config_cls, model_cls, seed: int, **ids) -> Path:
+    """A 2-layer, 32-dimensional model of `model_cls` with the tokenizer's vocabulary, saved with it."""
+    import torch
+
+    torch.manual_seed(seed)
+    cfg = config_cls(vocab_size=len(tok), d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                     decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
+                     pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **ids)
+    out.mkdir(parents=True, exist_ok=True)
+    model_cls(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
 
 
 def build_marian(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
     """Like Helsinki-NLP/opus-mt-vi-en: MarianTokenizer (source/target spm + vocab.json) + MarianMTModel."""
     import sentencepiece as spm
-    import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     work = out / "_spm"
@@ -67,29 +74,20 @@ def build_marian(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Pat
     (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = MarianTokenizer(str(model_file), str(model_file), str(work / "vocab.json"),
                           source_lang="vi", target_lang="en")
-    torch.manual_seed(seed)
-    cfg = MarianConfig(vocab_size=len(vocab), pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                       decoder_start_token_id=tok.pad_token_id, **_small())
-    MarianMTModel(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
+    _save_random_model(out, tok, MarianConfig, MarianMTModel, seed, decoder_start_token_id=tok.pad_token_id)
     _cleanup(work)
     return out
 
 
 def build_nllb(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
     """Like facebook/nllb-200-distilled-600M: NllbTokenizerFast + M2M100ForConditionalGeneration."""
-    import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizerFast
 
     work = out / "_spm"
     model_file = train_sentencepiece(work, lines)
     tok = NllbTokenizerFast(vocab_file=str(model_file), src_lang="vie_Latn", tgt_lang="eng_Latn")
-    torch.manual_seed(seed)
-    cfg = M2M100Config(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.eos_token_id, **_small())
-    out.mkdir(parents=True, exist_ok=True)
-    M2M100ForConditionalGeneration(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
+    _save_random_model(out, tok, M2M100Config, M2M100ForConditionalGeneration, seed,
+                       bos_token_id=tok.bos_token_id, decoder_start_token_id=tok.eos_token_id)
     _cleanup(work)
     return out
 
@@ -97,7 +95,6 @@ def build_nllb(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
 def build_m2m100(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
     """Like facebook/m2m100_418M: M2M100Tokenizer (spm + vocab.json, `__xx__` language tokens)."""
     import sentencepiece as spm
-    import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
     from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES
 
@@ -110,30 +107,21 @@ def build_m2m100(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Pat
     (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = M2M100Tokenizer(str(work / "vocab.json"), str(model_file), src_lang="vi", tgt_lang="en",
                           additional_special_tokens=[f"__{c}__" for c in FAIRSEQ_LANGUAGE_CODES["m2m100"]])
-    torch.manual_seed(seed)
-    cfg = M2M100Config(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                       eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.eos_token_id, **_small())
-    out.mkdir(parents=True, exist_ok=True)
-    M2M100ForConditionalGeneration(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
+    _save_random_model(out, tok, M2M100Config, M2M100ForConditionalGeneration, seed,
+                       bos_token_id=tok.bos_token_id, decoder_start_token_id=tok.eos_token_id)
     _cleanup(work)
     return out
 
 
 def build_mbart50(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
     """Like facebook/mbart-large-50-many-to-many-mmt: MBart50TokenizerFast + MBartForConditionalGeneration."""
-    import torch
     from transformers import MBart50TokenizerFast, MBartConfig, MBartForConditionalGeneration
 
     work = out / "_spm"
     model_file = train_sentencepiece(work, lines)
     tok = MBart50TokenizerFast(vocab_file=str(model_file), src_lang="vi_VN", tgt_lang="en_XX")
-    torch.manual_seed(seed)
-    cfg = MBartConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                      eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.eos_token_id, **_small())
-    out.mkdir(parents=True, exist_ok=True)
-    MBartForConditionalGeneration(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
+    _save_random_model(out, tok, MBartConfig, MBartForConditionalGeneration, seed,
+                       bos_token_id=tok.bos_token_id, decoder_start_token_id=tok.eos_token_id)
     _cleanup(work)
     return out
 
