@@ -29,10 +29,10 @@ class AlignParams:
     skip_paragraph: float = 3.0  # a whole paragraph left unaligned (material without a counterpart comes so)
     skip_paragraph_extra: float = 0.5  # ... plus this per sentence after its first
     skip_with_evidence: float = 1.0  # a sentence (or paragraph) that looks like page material
-    evidence_penalty: float = 1.5  # per sentence of such a paragraph inside an aligned bead
+    evidence_penalty: float = 0.5  # per sentence of such a paragraph inside an aligned bead
     anchor_reward: float = 2.5  # per unit of shared anchor weight (capped at max_anchor_units)
     max_anchor_units: float = 3.0
-    lonely_anchor_penalty: float = 1.5  # per unit weight of anchors on one side of a bead only
+    lonely_anchor_penalty: float = 3.0  # per unit weight of anchors on one side of a bead only
     cross_paragraph: float = 1.5  # per paragraph boundary inside one side of a bead
     boundary_mismatch: float = 2.0  # a bead starts (or ends) a paragraph on one side only
     extra_weight: float = 4.0  # the optional similarity: sim 1 lowers the cost by this much, sim 0 raises it
@@ -118,8 +118,8 @@ class BeadScorer:
         mean = (src_chars + ref_chars / self.ratio) / 2
         z = (ref_chars - self.ratio * src_chars) / math.sqrt(self.variance * max(mean, 1.0))
 
-        src_a = _union(self.src_anchors[i0:i1])
-        ref_a = _union(self.ref_anchors[j0:j1])
+        src_a = union_anchors(self.src_anchors[i0:i1])
+        ref_a = union_anchors(self.ref_anchors[j0:j1])
         shared = sorted(src_a.all() & ref_a.all())
         units = sum(self.weight.get(a, 0.0) for a in shared)
         cost -= p.anchor_reward * min(units, p.max_anchor_units)
@@ -184,7 +184,7 @@ def _document_anchors(doc: Document) -> list[Anchors]:
     return [extract_anchors(s.text, doc.lang, names) for s in doc.sentences]
 
 
-def _union(anchors: list[Anchors]) -> Anchors:
+def union_anchors(anchors: list[Anchors]) -> Anchors:
     return Anchors(numbers=frozenset().union(*(a.numbers for a in anchors)),
                    names=frozenset().union(*(a.names for a in anchors)))
 

@@ -59,10 +59,14 @@ def _merge(a: str, b: str) -> str:
     return a.rstrip().rstrip(".!?…") + "; " + b.lstrip()
 
 
+def _elsewhere(rng: random.Random, doc: range, n: int) -> int:
+    """A FLORES index outside this document (another article's sentence)."""
+    return (doc.stop + rng.randrange(max(1, n - len(doc)))) % n
+
+
 def _caption(rng: random.Random, vi: list[str], en: list[str], doc: range, flores_en: list[str]) -> str:
     if rng.random() < 0.5:  # an unrelated sentence from far away in FLORES
-        k = (doc.start + rng.randrange(300, len(flores_en) - 300)) % len(flores_en)
-        text = flores_en[k]
+        text = flores_en[_elsewhere(rng, doc, len(flores_en))]
     else:  # a paraphrase-like prefix of one of this article's own sentences: it shares its names
         words = en[rng.randrange(len(en))].split()
         text = " ".join(words[: max(4, min(len(words) - 1, rng.randint(6, 12)))]).rstrip(",;:") + "."
@@ -156,7 +160,7 @@ def build_pair(vi: list[str], en: list[str], doc: range, rng: random.Random) -> 
         for _ in range(rng.randint(1, 4)):
             out_ref.append(material(rng.choice(_COUNTERS)))
         for _ in range(rng.randint(0, 3)):  # related headlines: other articles' sentences, unpunctuated
-            out_ref.append(material(en[(doc.start + rng.randrange(300, len(en) - 300)) % len(en)].rstrip(".!?")))
+            out_ref.append(material(en[_elsewhere(rng, doc, len(en))].rstrip(".!?")))
         for _ in range(rng.randint(2, 8)):
             out_ref.append(material(rng.choice(_MENU)))
 
