@@ -28,9 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                    help=f"leave out beads below this confidence (default: {MIN_CONFIDENCE}); they are listed in "
                         f"the review file")
-    p.add_argument("--mt-system", metavar="NAME", help="a system config (configs/system/NAME.yaml, e.g. "
-                                                       "opus_mt_vi_en) whose translations add a similarity "
-                                                       "signal; optional, the aligner works without it")
     p.add_argument("--strict", action="store_true", help="exit with status 2 when the alignment as a whole is "
                                                          "low-confidence (for CI)")
 
@@ -42,12 +39,7 @@ def run_align(args: argparse.Namespace) -> int:
     ref = read_document(args.ref_doc, args.ref_lang, "reference document")
     check_language(src, "source document", "--src-lang")
     check_language(ref, "reference document", "--ref-lang")
-    similarity = None
-    if args.mt_system:
-        from harness.align.signals import mt_similarity, system_from_config
-
-        similarity = mt_similarity(system_from_config(args.mt_system), src, args.src_lang, args.ref_lang)
-    alignment = align_documents(src, ref, similarity=similarity, min_confidence=args.min_confidence)
+    alignment = align_documents(src, ref, min_confidence=args.min_confidence)
     doc_id = args.doc_id or Path(args.src_doc).stem
     out, review = write_outputs(alignment, doc_id, args.output, args.review or default_review_path(args.output))
     print(f"{out}: {summary_line(alignment)}")
