@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.align.output import (compare_reviewed, default_review_path, read_jsonl_rows, segment_rows,
+from harness.align.output import (compare_reviewed, default_review_path, reviewed_rows, segment_rows,
                                   summary_line, write_outputs)
 from harness.align.pipeline import MIN_CONFIDENCE, align_documents
 from harness.align.segment import check_language, read_document
@@ -48,6 +48,6 @@ def run_align(args: argparse.Namespace) -> int:
         print(f"mt-harness align: warning: low confidence: {w}. Every segment is marked low_confidence.",
               file=sys.stderr)
     if args.reviewed:
-        diff = compare_reviewed(segment_rows(alignment, doc_id), read_jsonl_rows(args.reviewed))
+        diff = compare_reviewed(segment_rows(alignment, doc_id), reviewed_rows(args.reviewed))
         print(f"{args.reviewed}: {diff.report()}")
     return 2 if args.strict and alignment.warnings else 0

@@ -4,15 +4,13 @@ human-reviewed copy of the test set with the automatic output."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.align.pipeline import Alignment
-from harness.errors import DataError
-from harness.textio import read_text, write_jsonl, write_text
+from harness.textio import write_jsonl, write_text
 
 #: beads below this confidence are kept but marked low_confidence and listed first in the review file
 REVIEW_BELOW = 0.8
@@ -134,20 +132,13 @@ def _bead_key(row: dict) -> tuple[str, str]:
     return " ".join(str(row.get("src", "")).split()), " ".join(str(row.get("ref", "")).split())
 
 
-def read_jsonl_rows(path: str | os.PathLike) -> list[dict]:
-    rows = []
-    for lineno, line in enumerate(read_text(path).split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}: line {lineno} is not valid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(row, dict) or "src" not in row or "ref" not in row:
-            raise DataError(f"{path}: line {lineno} must be an object with 'src' and 'ref' (as written by "
-                            f"`mt-harness align`)")
-        rows.append(row)
-    return rows
+def reviewed_rows(path: str | os.PathLike) -> list[dict]:
+    """A reviewed test set as {"seg_id", "src", "ref"} rows, read by the harness's own JSONL loader (so a
+    file that could not be used as a test set is refused with the same messages)."""
+    from harness.data import load_jsonl
+
+    return [{"seg_id": s.id, "src": s.src, "ref": s.refs[0] if s.refs else ""}
+            for s in load_jsonl("reviewed", path).segments]
 
 
 def _rows_with_keys(rows: list[dict], keys: Counter) -> list[dict]:

@@ -109,7 +109,7 @@ def build_pair(vi: list[str], en: list[str], doc: range, rng: random.Random) -> 
     breaks = {ids[k] for k in range(len(ids) - 1) if ids[k] not in inside and rng.random() < 0.4}
     ref_breaks = breaks | {ids[k] for k in range(len(ids) - 1) if ids[k] not in inside and rng.random() < 0.08}
 
-    def paragraphs(side_units, side_breaks, prefix):
+    def paragraphs(side_units, side_breaks):
         paras, current = [], []
         for text, atoms in side_units:
             current.append((text, atoms))
@@ -120,7 +120,7 @@ def build_pair(vi: list[str], en: list[str], doc: range, rng: random.Random) -> 
             paras.append(current)
         return paras
 
-    src_paras, ref_paras = paragraphs(src_units, breaks, "s"), paragraphs(ref_units, ref_breaks, "r")
+    src_paras, ref_paras = paragraphs(src_units, breaks), paragraphs(ref_units, ref_breaks)
     # 3. source paragraphs without a translation (never the first: the title position stays aligned)
     removed: set[int] = set()
     for p in range(1, len(src_paras)):
@@ -128,8 +128,6 @@ def build_pair(vi: list[str], en: list[str], doc: range, rng: random.Random) -> 
             removed |= {int(a[1:]) for _, atoms in src_paras[p] for a in atoms}
     ref_paras = [[u for u in para if not {int(a[1:]) for a in u[1]} & removed] for para in ref_paras]
     ref_paras = [p for p in ref_paras if p]
-    # staggered merges cannot lose half of themselves: keep gold consistent by removing whole components
-    # (handled by the component computation below)
     for p in src_paras:
         if rng.random() < 0.1:  # a list bullet, which cleaning strips
             p[0] = ("* " + p[0][0], p[0][1])
