@@ -3,6 +3,7 @@
     mt-harness run [HYDRA OVERRIDES...]   run an experiment from configs/ (Hydra)
     mt-harness score -r REF HYP [HYP...]  score output files (a drop-in for sacrebleu / comet-score)
     mt-harness list [GROUP]               show the configs available for each group
+    mt-harness align SRC_DOC REF_DOC -o OUT.jsonl   a document and its translation -> aligned test set
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ def _add_score_parser(sub) -> None:
     add_arguments(p)
 
 
+def _add_align_parser(sub) -> None:
+    from harness.align.command import add_arguments
+
+    p = sub.add_parser("align", help="align a document with its translation into a sentence-level test set",
+                       description="Align a source document with its (published) translation: segment both into "
+                                   "sentences, align them offline (length, shared numbers and names, paragraph "
+                                   "structure), drop material without a counterpart (bylines, captions, site "
+                                   "chrome), and write a JSONL test set plus a review file.")
+    add_arguments(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mt-harness", description="Config-driven machine-translation evaluation.")
     parser.add_argument("--version", action="version", version=f"mt-harness {__version__}")
@@ -36,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_parser(sub)
     p = sub.add_parser("list", help="list the configs available for each group")
     p.add_argument("group", nargs="?", choices=sorted(CONFIG_GROUPS), help="only this group")
+    _add_align_parser(sub)
     return parser
 
 
@@ -127,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_score(args)
         if args.command == "list":
             return list_configs(args.group)
+        if args.command == "align":
+            from harness.align.command import run_align
+
+            return run_align(args)
     except HarnessError as e:
         print(f"mt-harness: error: {e}", file=sys.stderr)
         return 2

@@ -77,7 +77,7 @@ def test_default_and_experiment_configs_compose_and_instantiate(experiment):
 
 def test_default_experiment_matches_the_documented_one():
     cfg = compose([])
-    assert list(cfg.testsets) == ["flores200_devtest"]
+    assert list(cfg.testsets) == ["flores200_devtest", "seed_article"]
     assert set(cfg.systems) == {"opus_2020_09_10", "opus_bt_2021_04_30", "copy_source", "opus_mt_vi_en",
                                 "nllb_200_distilled_600m"}
     assert cfg.systems.opus_mt_vi_en.model == "Helsinki-NLP/opus-mt-vi-en"

@@ -32,7 +32,7 @@ def test_results_folder_has_every_file(files_only_run):
     hyp_file = out / "hyps" / "flores200_devtest" / "vie-eng_opus+bt-2021-04-30.txt"
     assert hyp_file.read_bytes() == OPUS_BT.read_bytes()
     rows = [json.loads(line) for line in (out / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 3 * 1012
+    assert len(rows) == 3 * 1012 + 52  # FLORES: 3 systems; the seed article: copy-source only (files are FLORES-only)
     first = rows[0]
     assert set(first) == {"testset", "system", "seg_id", "doc_id", "hyp", "scores"}
     assert set(first["scores"]) == {"BLEU", "chrF2", "chrF2++", "TER"}
@@ -59,7 +59,8 @@ def test_segment_scores_average_is_consistent_with_statistics(files_only_run):
 def test_leaderboard_ranks_systems_and_shows_signatures(files_only_run):
     _, out = files_only_run
     md = (out / "leaderboard.md").read_text(encoding="utf-8")
-    rows = [line for line in md.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    flores = md.split("## flores200_devtest")[1].split("\n## ")[0]
+    rows = [line for line in flores.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [r.split(" | ")[1] for r in rows] == ["vie-eng_opus+bt-2021-04-30", "vie-eng_opus-2020-09-10", "copy-source"]
     assert "| 27.31 | 54.88 | 52.87 |" in rows[0]
     assert "`BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in md
@@ -142,7 +143,7 @@ def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
     monkeypatch.setattr(BLEU, "segment_statistics", counting)
     base = ["system=[opus_2020_09_10,copy_source]", "metric=[bleu]"]
     first = evaluate(compose(base), write=False)
-    assert sum(calls) == 2 * 1012
+    assert sum(calls) == 2 * 1012 + 52  # and copy-source on the 52 segments of the seed article
     calls.clear()
     again = evaluate(compose(["system=[opus_2020_09_10,copy_source,opus_bt_2021_04_30]", "metric=[bleu]"]), write=False)
     old = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
@@ -155,7 +156,7 @@ def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
         assert (cached.statistics["BLEU"] == fresh.statistics["BLEU"]).all()
     calls.clear()
     evaluate(compose(base + ["metrics.bleu.tokenize=intl"]), write=False)
-    assert sum(calls) == 2 * 1012  # another signature: nothing reused
+    assert sum(calls) == 2 * 1012 + 52  # another signature: nothing reused
 
 
 def test_interrupted_statistics_resume_from_the_last_stored_chunk(tmp_path):
