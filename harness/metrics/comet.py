@@ -427,10 +427,10 @@ class COMET(Metric):
             ckpt = load_pretrained(self._checkpoint_file, self.model_name, what="COMET checkpoint",
                                    config_key=self.option_hints["model"])
         except ModelUnavailableError as e:
-            if self.model_name in GATED and "from the hub" in str(e):
-                raise ModelUnavailableError(f"{e} {self.model_name} is gated: accept its licence on "
+            if self.model_name in GATED:  # the download that fixes it needs more than a reachable hub
+                raise ModelUnavailableError(f"{e} Note: {self.model_name} is gated: accept its licence on "
                                             f"https://huggingface.co/{self.model_name} and run "
-                                            f"`huggingface-cli login` first.") from None
+                                            f"`huggingface-cli login` before downloading it.") from None
             raise
         hparams = read_hparams(ckpt)
         encoder = self.encoder_name or str(hparams.get("pretrained_model") or "")
