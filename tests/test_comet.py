@@ -218,6 +218,31 @@ def test_file_hash_is_remembered_by_path_size_and_mtime(tmp_path):
     assert file_sha256(path, memo) != first
 
 
+def test_hub_id_loads_offline_from_the_hf_cache_and_pins_the_snapshot(ckpts, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--Unbabel--wmt22-comet-da"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    shutil.copytree(ckpts["regression"], repo / "snapshots" / commit, ignore=shutil.ignore_patterns("encoder"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    m = metric("Unbabel/wmt22-comet-da")
+    assert m.signature().startswith("COMET|model:Unbabel/wmt22-comet-da@0123456789ab|")
+    hyps = SYSTEMS["lower"]
+    stats = m.segment_statistics(hyps, [(r,) for r in REFS], SRCS)  # through comet.download_model, offline
+    assert m.runtime_info()["checkpoint"].startswith(str(repo / "snapshots" / commit))
+    assert np.abs(stats[:, 0] - predict(ckpts["regression"], triples(hyps)).scores).max() < 1e-6
+
+
+def test_legacy_checkpoint_names_are_pinned_by_content(ckpts, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # comet keeps wmt20/wmt21 models in ~/.cache/torch/unbabel_comet
+    shutil.copytree(ckpts["regression"], tmp_path / ".cache" / "torch" / "unbabel_comet" / "wmt20-comet-da",
+                    ignore=shutil.ignore_patterns("encoder"))
+    assert metric("wmt20-comet-da").signature().startswith("COMET|model:wmt20-comet-da@sha256:")
+    assert metric("wmt20-comet-da").signature().split("@")[1] == metric(ckpts["regression"]).signature().split("@")[1]
+
+
 def test_unreachable_hub_names_the_checkpoint_and_the_fix():
     m = COMET(model="Unbabel/wmt22-comet-da")
     assert "@unresolved|" in m.signature()  # neither cached nor reachable: nothing to pin yet

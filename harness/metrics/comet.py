@@ -11,9 +11,9 @@ How a COMET model fits the Metric interface:
 
 Scoring takes one of two paths, both batched by token length (longest first) under `torch.inference_mode`:
 - reference-based regression models (wmt22-comet-da) encode sources, references and hypotheses separately,
-  so each distinct source and reference is encoded once per metric object and its embedding reused for every
-  system: N systems cost N+2 encoder passes instead of predict's 3N (`model.estimate` then gives the same
-  scores as `predict`);
+  so each distinct text is encoded once per metric object and its embedding reused for every system (kept in
+  a bounded memo): N systems cost N+2 encoder passes instead of predict's 3N (`model.estimate` on the
+  embeddings gives the same scores as `predict`);
 - other models (CometKiwi, xCOMET: the encoder reads hypothesis, source and reference jointly) run comet's
   own `prepare_sample` and `predict_step` on our batches, without predict's per-call Lightning Trainer.
 
@@ -116,8 +116,11 @@ def read_hparams(ckpt: Path) -> dict[str, Any]:
     if not hparams_file.is_file():
         raise ModelUnavailableError(f"COMET checkpoint {ckpt} has no hparams.yaml at {hparams_file}; comet needs "
                                     f"it to know the model class and its encoder")
-    hparams = yaml.safe_load(hparams_file.read_text(encoding="utf-8")) or {}
-    if "class_identifier" not in hparams:
+    try:
+        hparams = yaml.load(hparams_file.read_text(encoding="utf-8"), Loader=yaml.FullLoader) or {}  # as comet
+    except yaml.YAMLError as e:
+        raise ModelUnavailableError(f"cannot read {hparams_file}: {e}") from None
+    if not isinstance(hparams, dict) or "class_identifier" not in hparams:
         raise ModelUnavailableError(f"{hparams_file} names no class_identifier; is it a COMET checkpoint?")
     return hparams
 
