@@ -403,6 +403,12 @@ def test_score_all_reuses_embeddings_across_the_systems_of_a_run(ckpts):
     assert not score_all({"tiny": ts}, [m], results, strict=True)
     assert m.counts.sequences == len(set(SRCS) | set(REFS) | {h for hyps in SYSTEMS.values() for h in hyps})
     assert m.counts.reused > 0
+    # significance tests resample rows and score sums of them, vectorised over resamples
+    stats = results[0].statistics["COMET"]
+    resamples = np.random.default_rng(0).integers(0, len(stats), size=(50, len(stats)))
+    scores = m.scores_from_statistics(stats[resamples].sum(axis=1))
+    assert scores.shape == (50,)
+    assert np.allclose(scores, results[0].segment_scores["COMET"][resamples].mean(axis=1))
 
 
 # --------------------------------------------------------------------------------------- CLI and benchmark
