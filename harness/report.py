@@ -37,7 +37,8 @@ def leaderboard_markdown(doc: dict[str, Any], digits: int = 2) -> str:
                 cells = [str(rank), _cell(r["system"])]
                 for m in metrics:
                     s = r["scores"].get(m)
-                    cells.append(f"{s['score']:.{digits}f}" if s else "–")
+                    shown = doc["metrics"][m].get("display_digits", digits)  # COMET-style 0..1 scores want 4
+                    cells.append(f"{s['score']:.{shown}f}" if s else "–")
                     if s:
                         signatures.setdefault(m, s["signature"])
                 if r["empty_hypotheses"]:

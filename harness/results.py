@@ -48,7 +48,8 @@ def scores_document(run) -> dict[str, Any]:
                             "notes": list(ts.notes)}
                      for name, ts in run.testsets.items()},
         "systems": {name: {"signature": s.signature(), "runtime": s.runtime_info()} for name, s in run.systems.items()},
-        "metrics": {m.name: {"higher_is_better": m.higher_is_better, "class": type(m).__name__} for m in run.metrics},
+        "metrics": {m.name: {"higher_is_better": m.higher_is_better, "class": type(m).__name__,
+                             "display_digits": m.display_digits, "runtime": m.runtime_info()} for m in run.metrics},
         "results": [
             {"testset": r.testset, "system": r.system, "status": "ok" if r.ok else "not run", "reason": r.reason,
              "empty_hypotheses": r.n_empty, "cached_translations": r.cached_translations,
@@ -69,8 +70,11 @@ def segment_rows(run):
             continue
         ts = run.testsets[r.testset]
         for i, (seg, hyp) in enumerate(zip(ts.segments, r.hypotheses)):
-            yield {"testset": r.testset, "system": r.system, "seg_id": seg.id, "doc_id": seg.doc_id, "hyp": hyp,
+            row = {"testset": r.testset, "system": r.system, "seg_id": seg.id, "doc_id": seg.doc_id, "hyp": hyp,
                    "scores": {m: float(v[i]) for m, v in r.segment_scores.items()}}
+            if r.segment_details:  # e.g. xCOMET's error spans, by metric name
+                row["details"] = {m: d[i] for m, d in r.segment_details.items()}
+            yield row
 
 
 def _update_latest_link(output_dir: Path) -> None:

@@ -35,6 +35,7 @@ class SystemResult:
     scores: dict[str, CorpusScore] = field(default_factory=dict)  # by metric name
     segment_scores: dict[str, np.ndarray] = field(default_factory=dict)
     statistics: dict[str, np.ndarray] = field(default_factory=dict)
+    segment_details: dict[str, list[dict]] = field(default_factory=dict)  # by metric name, e.g. xCOMET error spans
     translate_seconds: float = 0.0
     cached_translations: int = 0
 
@@ -147,20 +148,35 @@ def segment_statistics(metric: Metric, testset: TestSet, hyps: list[str], cache:
     Keys are (metric signature, hypothesis, source if the metric reads it, references), so adding a system
     to a leaderboard computes statistics for that system only. Missing rows are computed and stored chunk
     by chunk, so an interrupted run resumes where it stopped. Returns (statistics, rows computed)."""
+    stats, _, n_computed = segment_statistics_and_details(metric, testset, hyps, cache, chunk_size)
+    return stats, n_computed
+
+
+def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache,
+                                   chunk_size: int = 2048) -> tuple[np.ndarray, list[dict] | None, int]:
+    """`segment_statistics`, plus the per-segment details of metrics that have them (None otherwise),
+    cached under the same keys. Returns (statistics, details, rows computed)."""
     sig = metric.signature(testset.num_refs)
     keys = [content_key(sig, h, seg.src if metric.needs_sources else "", *seg.refs)
             for h, seg in zip(hyps, testset.segments)]
+    with_details = metric.has_segment_details
     found = cache.get_many("statistics", keys)
-    missing = [i for i, k in enumerate(keys) if k not in found]
+    found_details = cache.get_many("segment_details", keys) if with_details else {}
+    missing = [i for i, k in enumerate(keys) if k not in found or (with_details and k not in found_details)]
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start:start + chunk_size]
         segs = [testset.segments[i] for i in chunk]
-        stats = metric.segment_statistics([hyps[i] for i in chunk], [s.refs for s in segs],
-                                          [s.src for s in segs] if metric.needs_sources else None)
+        stats, details = metric.segment_statistics_with_details(
+            [hyps[i] for i in chunk], [s.refs for s in segs], [s.src for s in segs] if metric.needs_sources else None)
+        if with_details:  # stored before the statistics: a row counts as done only when both are there
+            fresh_details = {keys[i]: d for i, d in zip(chunk, details)}
+            cache.put_many("segment_details", fresh_details)
+            found_details.update(fresh_details)
         fresh = {keys[i]: row.tolist() for i, row in zip(chunk, np.asarray(stats, dtype=np.float64))}
         cache.put_many("statistics", fresh)
         found.update(fresh)
-    return np.array([found[k] for k in keys], dtype=np.float64), len(missing)
+    stats = np.array([found[k] for k in keys], dtype=np.float64)
+    return stats, [found_details[k] for k in keys] if with_details else None, len(missing)
 
 
 def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list[SystemResult],
@@ -175,13 +191,15 @@ def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list
                 continue
             try:
                 for r in ok:
-                    stats, n_computed = segment_statistics(metric, ts, r.hypotheses, cache)
+                    stats, details, n_computed = segment_statistics_and_details(metric, ts, r.hypotheses, cache)
                     if n_computed < len(stats):
                         log.info("%s for %s on %s: %d of %d segments from the cache", metric.name, r.system,
                                  ts.name, len(stats) - n_computed, len(stats))
                     r.statistics[metric.name] = stats
                     r.scores[metric.name] = metric.corpus_score(stats, ts.num_refs)
                     r.segment_scores[metric.name] = metric.segment_scores(stats)
+                    if details is not None:
+                        r.segment_details[metric.name] = details
             except HarnessError as e:
                 if strict:
                     raise HarnessError(f"metric {metric.name} failed (strict=true): {e}") from None
@@ -189,6 +207,7 @@ def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list
                 errors[metric.name] = str(e)
                 for r in ok:
                     r.scores.pop(metric.name, None)
+                    r.segment_details.pop(metric.name, None)
                 break
     return errors
 

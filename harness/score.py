@@ -17,6 +17,7 @@ from harness.systems.file import FileOutputs
 from harness.textio import read_lines
 
 DEFAULT_METRICS = ["bleu", "chrf"]
+COMET_METRICS = ("comet", "cometkiwi", "xcomet")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,9 +32,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("-tok", "--tokenize", default=None, help="BLEU tokenizer (default: 13a)")
     p.add_argument("-lc", "--lowercase", action="store_true", help="lowercase before BLEU and chrF")
-    p.add_argument("-w", "--width", type=int, default=2, help="digits after the decimal point in text output")
+    p.add_argument("-w", "--width", type=int, default=None,
+                   help="digits after the decimal point in text output (default: 2 for BLEU/chrF/TER, 4 for COMET)")
     p.add_argument("--src-lang", default="vi", help="source language (default: vi)")
     p.add_argument("--tgt-lang", default="en", help="target language (default: en)")
+    comet = p.add_argument_group("COMET options (metrics comet, cometkiwi, xcomet; they need -s SRC)")
+    comet.add_argument("--comet-model", metavar="PATH_OR_ID",
+                       help="checkpoint: a hub id or a local folder (hparams.yaml + checkpoints/model.ckpt) or "
+                            ".ckpt file (default: Unbabel/wmt22-comet-da, wmt22-cometkiwi-da, XCOMET-XL)")
+    comet.add_argument("--comet-encoder", metavar="PATH_OR_ID",
+                       help="encoder tokenizer/config to use instead of the one in the checkpoint's hparams.yaml "
+                            "(e.g. a local copy of xlm-roberta-large for offline use)")
+    comet.add_argument("--comet-batch-size", type=int, metavar="N", help="segments per batch (default 16; xcomet 8)")
+    comet.add_argument("--comet-device", metavar="DEVICE", help="auto (default), cuda, mps or cpu")
+    comet.add_argument("--comet-precision", choices=("fp32", "fp16", "bf16"),
+                       help="default fp32 (the comet-score CLI always uses fp16)")
 
 
 def _metric_kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -42,6 +55,10 @@ def _metric_kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
         kw["tokenize"] = args.tokenize
     if name in ("bleu", "chrf", "chrf++") and args.lowercase:
         kw["lowercase"] = True
+    if name in COMET_METRICS:
+        options = {"model": args.comet_model, "encoder": args.comet_encoder, "batch_size": args.comet_batch_size,
+                   "device": args.comet_device, "precision": args.comet_precision}
+        kw.update({k: v for k, v in options.items() if v is not None})
     return kw
 
 
@@ -53,7 +70,16 @@ def build_metrics(names: list[str], args: argparse.Namespace):
             raise DataError(f"{name!r} was given as a metric but is a file; put `-m METRIC...` after the "
                             f"hypothesis files, or end the metric list with `--`")
         canonical = reg.canonical(name.lower())
-        metrics.append(reg.create(canonical, **_metric_kwargs(canonical, args)))
+        metric = reg.create(canonical, **_metric_kwargs(canonical, args))
+        if canonical in COMET_METRICS:  # errors then name the options of this command, not config keys
+            metric.option_hints = {"model": "--comet-model", "encoder": "--comet-encoder",
+                                   "batch_size": "--comet-batch-size"}
+        metrics.append(metric)
+    if not any(m in COMET_METRICS for m in map(str.lower, names)):
+        for option in ("comet_model", "comet_encoder", "comet_batch_size", "comet_device", "comet_precision"):
+            if getattr(args, option) is not None:
+                raise DataError(f"--{option.replace('_', '-')} is given but no COMET metric is: add -m comet "
+                                f"(or cometkiwi, xcomet)")
     return metrics
 
 
@@ -95,18 +121,23 @@ def as_json(testset: TestSet, metrics, results: list[SystemResult]) -> dict[str,
     }
 
 
-def as_text(metrics, results: list[SystemResult], width: int) -> str:
+def _digits(metric, width: int | None) -> int:
+    return metric.display_digits if width is None else width
+
+
+def as_text(metrics, results: list[SystemResult], width: int | None) -> str:
     lines = []
     if len(results) == 1:
         r = results[0]
         for m in metrics:
             s = r.scores[m.name]
-            lines.append(f"{s.signature} = {s.score:.{width}f} {s.details}".rstrip())
+            lines.append(f"{s.signature} = {s.score:.{_digits(m, width)}f} {s.details}".rstrip())
     else:
         name_w = max(len("System"), *(len(r.system) for r in results))
         lines.append(f"{'System':<{name_w}}  " + "  ".join(f"{m.name:>8}" for m in metrics))
         for r in results:
-            lines.append(f"{r.system:<{name_w}}  " + "  ".join(f"{r.scores[m.name].score:>8.{width}f}" for m in metrics))
+            lines.append(f"{r.system:<{name_w}}  " + "  ".join(f"{r.scores[m.name].score:>8.{_digits(m, width)}f}"
+                                                                 for m in metrics))
         lines.append("")
         lines += [results[0].scores[m.name].signature for m in metrics]
     for r in results:

@@ -1,4 +1,5 @@
-"""Metrics by name. Factories import their backend lazily, so naming a string metric never imports torch."""
+"""Metrics by name. Factories import their backend lazily, so naming a string metric never imports torch,
+and naming a COMET metric imports it only when a segment needs scoring."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def _ter(**kw):
     return TER(**kw)
 
 
+def _comet_preset(preset: str):
+    def factory(**kw):
+        from harness.metrics.comet import COMET, PRESETS
+        return COMET(**{**PRESETS[preset], **kw})
+    return factory
+
+
 def metric_registry() -> Registry[Metric]:
     """The metrics the `score` command knows by name (configs name their class with `_target_`)."""
     reg: Registry[Metric] = Registry("metric")
@@ -33,6 +41,9 @@ def metric_registry() -> Registry[Metric]:
     reg.register("chrf", _chrf, aliases=("chrf2",))
     reg.register("chrf++", _chrfpp, aliases=("chrfpp", "chrf2++"))
     reg.register("ter", _ter)
+    reg.register("comet", _comet_preset("comet"))
+    reg.register("cometkiwi", _comet_preset("cometkiwi"), aliases=("comet-kiwi",))
+    reg.register("xcomet", _comet_preset("xcomet"))
     return reg
 
 

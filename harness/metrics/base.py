@@ -35,6 +35,9 @@ class Metric(ABC):
     needs_sources: bool = False
     #: digits shown in tables (sacreBLEU shows two)
     display_digits: int = 2
+    #: True when `segment_statistics_with_details` also gives per-segment details (e.g. xCOMET's error spans);
+    #: the run caches them like statistics and writes them to segments.jsonl
+    has_segment_details: bool = False
 
     @abstractmethod
     def signature(self, num_refs: int = 1) -> str:
@@ -48,6 +51,11 @@ class Metric(ABC):
                            srcs: Sequence[str] | None = None) -> np.ndarray:
         """Per-segment sufficient statistics, shape (len(hyps), n_stats), float64."""
 
+    def segment_statistics_with_details(self, hyps: Sequence[str], refs: Sequence[Sequence[str]],
+                                        srcs: Sequence[str] | None = None) -> tuple[np.ndarray, list[dict] | None]:
+        """Statistics plus one JSON-serialisable dict per segment (None for metrics without details)."""
+        return self.segment_statistics(hyps, refs, srcs), None
+
     @abstractmethod
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         """Scores from summed statistics of shape (..., n_stats); returns shape (...)."""
@@ -55,6 +63,10 @@ class Metric(ABC):
     def segment_scores(self, stats: np.ndarray) -> np.ndarray:
         """Segment-level scores from per-segment statistics (default: score each row on its own)."""
         return self.scores_from_statistics(stats)
+
+    def runtime_info(self) -> dict:
+        """Facts known only after computing (device, load time, ...), for scores.json; {} when there are none."""
+        return {}
 
     def corpus_score(self, stats: np.ndarray, num_refs: int = 1) -> CorpusScore:
         total = stats.sum(axis=0)
