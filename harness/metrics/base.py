@@ -38,6 +38,15 @@ class Metric(ABC):
     #: True when `segment_statistics_with_details` also gives per-segment details (e.g. xCOMET's error spans);
     #: the run caches them like statistics and writes them to segments.jsonl
     has_segment_details: bool = False
+    #: dtype that bootstrap resample sums are scored in. sacreBLEU's metrics say float32, because sacreBLEU
+    #: resamples float32 statistics and its score code rounds some ratios to float32 on the way; their
+    #: `scores_from_statistics` does the same for float32 input, so intervals and p-values match sacreBLEU's
+    bootstrap_dtype: type = np.float64
+    #: True when statistics can be computed in worker processes (pure CPU work, the object pickles cheaply);
+    #: neural metrics say False: they hold a model and would load one per worker
+    parallel_safe: bool = False
+    #: the score difference a power estimate asks about by default (1 point on a 0-100 scale)
+    meaningful_difference: float = 1.0
 
     @abstractmethod
     def signature(self, num_refs: int = 1) -> str:
@@ -58,7 +67,9 @@ class Metric(ABC):
 
     @abstractmethod
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
-        """Scores from summed statistics of shape (..., n_stats); returns shape (...)."""
+        """Scores from summed statistics of shape (..., n_stats); returns shape (...), float64.
+
+        Vectorised over the leading axes: significance tests pass thousands of resampled sums at once."""
 
     def segment_scores(self, stats: np.ndarray) -> np.ndarray:
         """Segment-level scores from per-segment statistics (default: score each row on its own)."""

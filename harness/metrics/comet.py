@@ -291,6 +291,7 @@ class COMET(Metric):
 
     needs_sources = True
     display_digits = 4
+    meaningful_difference = 0.01  # scores are about 0..1: one hundredth is the usual "one point"
 
     def __init__(self, model: str = "Unbabel/wmt22-comet-da", name: str = "COMET", encoder: str | None = None,
                  use_references: bool = True, error_spans: bool = False, batch_size: int = 16,

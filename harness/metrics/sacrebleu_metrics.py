@@ -1,13 +1,20 @@
 """BLEU, chrF/chrF++ and TER through sacreBLEU.
 
-Statistics come from sacreBLEU's own extraction, and corpus scores from its own `_compute_score_from_stats`,
-so every corpus number is sacreBLEU's. The numpy functions below reproduce that arithmetic (same order of
+Statistics come from sacreBLEU's metric objects (for chrF and TER, subclasses with faster, exact extraction:
+`chrf_fast`, `ter_fast`), and corpus scores from sacreBLEU's own `_compute_score_from_stats`, so every corpus
+number is sacreBLEU's. The numpy functions below reproduce that arithmetic (same order of
 operations, loops over n-gram orders kept sequential) vectorised over any number of resamples; tests check
 them against sacreBLEU.
+
+Given float32 sums they follow sacreBLEU's bootstrap instead (it resamples float32 statistics and scores them
+with numpy scalars under numpy 1.x promotion: float32 op float32 stays float32, a Python number makes
+float64): chrF's precision and recall and TER's ratio are rounded to float32, everything else is float64.
+So the significance engine reproduces sacreBLEU's resampled scores, p-values and intervals exactly.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,8 +31,17 @@ def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
     return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
 
 
+def _ratio(numerator: np.ndarray, denominator: np.ndarray, dtype) -> np.ndarray:
+    """numerator / denominator computed in `dtype` (float64 result), 0 where the denominator is 0."""
+    safe = np.where(denominator != 0, denominator, 1)
+    return (numerator.astype(dtype) / safe.astype(dtype)).astype(np.float64)
+
+
 class _SacreBLEUMetric(Metric):
     """Shared plumbing: a sacreBLEU metric object, and its reference cache reused across systems."""
+
+    bootstrap_dtype = np.float32  # as sacreBLEU's bootstrap (see the module docstring)
+    parallel_safe = True
 
     def __init__(self, sacrebleu_metric: Any):
         self._sb = sacrebleu_metric
@@ -33,9 +49,14 @@ class _SacreBLEUMetric(Metric):
         self._refs_cache: Any = None
 
     def __getstate__(self):
-        # Worker processes rebuild the reference cache; it is large and cheap to recompute.
+        # Worker processes rebuild the reference cache: it is large and cheap to recompute. It also sits in
+        # the sacreBLEU object (`_ref_cache`, and FastCHRF's memo), so that travels as a stripped copy.
         state = dict(self.__dict__)
         state["_refs_key"] = state["_refs_cache"] = None
+        sb = copy.copy(self._sb)
+        sb.__dict__.pop("_fast_memo", None)
+        sb._ref_cache = None
+        state["_sb"] = sb
         return state
 
     def signature(self, num_refs: int = 1) -> str:
@@ -89,6 +110,7 @@ class BLEU(_SacreBLEUMetric):
         n_orders = sb.max_ngram_order
         smooth = sb.smooth_method
         smooth_value = sb.smooth_value if sb.smooth_value is not None else sb.SMOOTH_DEFAULTS[smooth]
+        as_float32 = np.asarray(stats).dtype == np.float32
         stats = np.asarray(stats, dtype=np.float64)
         sys_len, ref_len = stats[..., 0], stats[..., 1]
         correct = stats[..., 2:2 + n_orders].copy()
@@ -101,6 +123,9 @@ class BLEU(_SacreBLEUMetric):
             if smooth == "add-k":
                 correct[..., 1:] += smooth_value
                 total[..., 1:] += smooth_value
+                if as_float32:  # sacreBLEU adds in place into its float32 sums
+                    correct, total = correct.astype(np.float32), total.astype(np.float32)
+                    correct, total = correct.astype(np.float64), total.astype(np.float64)
             valid = np.cumprod(total > 0, axis=-1).astype(bool)  # orders before the first empty one
             safe_total = np.where(total > 0, total, 1.0)
             mteval = np.ones(stats.shape[:-1])
@@ -130,18 +155,21 @@ class BLEU(_SacreBLEUMetric):
 
 
 class CHRF(_SacreBLEUMetric):
-    """chrF (Popović, 2015) and, with `word_order=2`, chrF++ (Popović, 2017), as in sacreBLEU."""
+    """chrF (Popović, 2015) and, with `word_order=2`, chrF++ (Popović, 2017), as in sacreBLEU.
+
+    Statistics come from `FastCHRF`, sacreBLEU's CHRF with a vectorised extraction giving the same counts."""
 
     def __init__(self, char_order: int = 6, word_order: int = 0, beta: int = 2, lowercase: bool = False,
                  whitespace: bool = False, eps_smoothing: bool = False):
-        from sacrebleu.metrics import CHRF as SacreCHRF
+        from harness.metrics.chrf_fast import FastCHRF
 
-        super().__init__(SacreCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
+        super().__init__(FastCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
                                    whitespace=whitespace, eps_smoothing=eps_smoothing))
         self.name = f"chrF{beta}" + "+" * word_order
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         sb = self._sb
+        ratio_dtype = np.float32 if np.asarray(summed).dtype == np.float32 else np.float64
         stats = np.asarray(summed, dtype=np.float64)
         factor = sb.beta ** 2
         eps = 1e-16
@@ -152,8 +180,8 @@ class CHRF(_SacreBLEUMetric):
         with np.errstate(divide="ignore", invalid="ignore"):
             for i in range(sb.order):  # sequential, as sacreBLEU accumulates
                 n_hyp, n_ref, n_match = stats[..., 3 * i], stats[..., 3 * i + 1], stats[..., 3 * i + 2]
-                prec = np.where(n_hyp > 0, n_match / np.where(n_hyp > 0, n_hyp, 1), eps)
-                rec = np.where(n_ref > 0, n_match / np.where(n_ref > 0, n_ref, 1), eps)
+                prec = np.where(n_hyp > 0, _ratio(n_match, n_hyp, ratio_dtype), eps)
+                rec = np.where(n_ref > 0, _ratio(n_match, n_ref, ratio_dtype), eps)
                 denom = factor * prec + rec
                 score = score + np.where(denom > 0, (1 + factor) * prec * rec / np.where(denom > 0, denom, 1), eps)
                 both = (n_hyp > 0) & (n_ref > 0)
@@ -171,21 +199,23 @@ class CHRF(_SacreBLEUMetric):
 
 
 class TER(_SacreBLEUMetric):
-    """Translation Edit Rate (Snover et al., 2006) as in sacreBLEU; lower is better."""
+    """Translation Edit Rate (Snover et al., 2006) as in sacreBLEU; lower is better.
+
+    Edits come from `FastTER`, sacreBLEU's TER with an exact, faster port of its shift search."""
 
     name = "TER"
     higher_is_better = False
 
     def __init__(self, normalized: bool = False, no_punct: bool = False, asian_support: bool = False,
                  case_sensitive: bool = False):
-        from sacrebleu.metrics import TER as SacreTER
+        from harness.metrics.ter_fast import FastTER
 
-        super().__init__(SacreTER(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
+        super().__init__(FastTER(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
                                   case_sensitive=case_sensitive))
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
+        ratio_dtype = np.float32 if np.asarray(summed).dtype == np.float32 else np.float64
         stats = np.asarray(summed, dtype=np.float64)
         edits, ref_len = stats[..., 0], stats[..., 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(ref_len > 0, edits / np.where(ref_len > 0, ref_len, 1), np.where(edits > 0, 1.0, 0.0))
+        ratio = np.where(ref_len > 0, _ratio(edits, ref_len, ratio_dtype), np.where(edits > 0, 1.0, 0.0))
         return 100 * ratio

@@ -1,0 +1,220 @@
+"""FastCHRF gives exactly sacreBLEU's chrF/chrF++ segment statistics (harness/metrics/chrf_fast.py)."""
+
+import random
+
+import numpy as np
+import pytest
+import sacrebleu
+
+from harness.metrics.chrf_fast import FastCHRF, _PreparedReferences
+from harness.metrics.sacrebleu_metrics import CHRF as HarnessCHRF
+from harness.textio import read_lines
+
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
+
+OPTION_NAMES = ("char_order", "word_order", "beta", "lowercase", "whitespace", "eps_smoothing")
+
+
+def assert_same_statistics(options, hyps, streams):
+    """sacreBLEU's statistics == FastCHRF's, with references passed in and with a prepared cache."""
+    sacre = sacrebleu.CHRF(**options)
+    expected = sacre._extract_corpus_statistics(hyps, streams)
+
+    fast = FastCHRF(**options)
+    got = fast._extract_corpus_statistics(hyps, streams)
+    assert got == expected
+    assert fast.num_refs == sacre.num_refs
+    assert all(type(x) is int for row in got for x in row)
+
+    cached = FastCHRF(**options)
+    cached._ref_cache = cached._cache_references(streams)  # as the harness and sacreBLEU's tests do
+    assert isinstance(cached._ref_cache, _PreparedReferences)
+    assert cached._extract_corpus_statistics(hyps, None) == expected
+    return cached
+
+
+@pytest.fixture(scope="module")
+def flores():
+    return {"eng": read_lines(FLORES_REF), "vie": read_lines(FLORES_SRC),
+            "opus": read_lines(OPUS_2020), "opus+bt": read_lines(OPUS_BT)}
+
+
+# -- real data -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("word_order", [0, 2], ids=["chrF", "chrF++"])
+def test_flores_systems_identical(flores, word_order):
+    for system in ("opus", "opus+bt"):
+        assert_same_statistics({"word_order": word_order}, flores[system], [flores["eng"]])
+
+
+@pytest.mark.parametrize("options", [
+    {"lowercase": True, "word_order": 2},
+    {"whitespace": True},
+    {"whitespace": True, "word_order": 2, "lowercase": True},
+    {"beta": 1, "word_order": 2},
+    {"eps_smoothing": True, "word_order": 2},
+    {"char_order": 4, "word_order": 1},
+], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+def test_vietnamese_references_large_alphabet(flores, options):
+    # Vietnamese references (many accented letters) against English hypotheses: few matches, many unseen.
+    assert_same_statistics(options, flores["opus"][:600], [flores["vie"][:600]])
+
+
+def test_flores_two_references_choose_as_sacrebleu(flores):
+    hyps = flores["opus"][:400]
+    streams = [flores["eng"][:400], flores["opus+bt"][:400]]
+    assert_same_statistics({"word_order": 2}, hyps, streams)
+
+
+def test_through_the_harness_metric(flores):
+    """The harness assigns `_ref_cache` and calls `_extract_corpus_statistics(hyps, None)`."""
+    refs = [(r,) for r in flores["eng"][:300]]
+    plain = HarnessCHRF(word_order=2)
+    fast = HarnessCHRF(word_order=2)
+    fast._sb = FastCHRF(word_order=2)
+    for system in ("opus", "opus+bt"):
+        hyps = flores[system][:300]
+        np.testing.assert_array_equal(fast.segment_statistics(hyps, refs), plain.segment_statistics(hyps, refs))
+    assert isinstance(fast._sb._ref_cache, _PreparedReferences)
+
+
+def test_sacrebleu_api_and_signature(flores):
+    hyps, refs = flores["opus"][:200], [flores["eng"][:200]]
+    for options in ({}, {"word_order": 2, "lowercase": True}):
+        fast, sacre = FastCHRF(**options), sacrebleu.CHRF(**options)
+        assert fast.corpus_score(hyps, refs).score == sacre.corpus_score(hyps, refs).score
+        assert str(fast.get_signature()) == str(sacre.get_signature())
+        assert fast.sentence_score(hyps[0], [refs[0][0]]).score == sacre.sentence_score(hyps[0], [refs[0][0]]).score
+    prepared = FastCHRF(references=refs)
+    assert prepared.corpus_score(hyps, None).score == sacrebleu.CHRF().corpus_score(hyps, refs).score
+
+
+# -- randomised ------------------------------------------------------------------------------------------------
+
+ALPHABETS = {
+    "tiny": "aab ",
+    "punctuation": "ab c.,()!\"'-?:;x ",
+    "whitespace": " \t\u3000\xa0\u2003a",
+    "cjk-emoji": "你好世界中文字 😀🎉👍é\u0301İßΣς\udcff ",  # "İ".lower() has 2 characters; a lone surrogate
+    "latin": "the quick brown fox jumps over lazy dog THE. ,",
+}
+
+
+def random_text(rng, alphabet, max_len):
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, max_len)))
+
+
+def random_case(rng):
+    alphabet = ALPHABETS[rng.choice(sorted(ALPHABETS))]
+    n = rng.randint(0, 25)
+    max_len = rng.choice([1, 3, 12, 40])
+    special = ["", " ", "  \t ", "a", ".", "(a)", "a.", ".a", "😀"]
+
+    def text():
+        return rng.choice(special) if rng.random() < 0.15 else random_text(rng, alphabet, max_len)
+
+    hyps = [text() for _ in range(n)]
+    streams = [[None if (k and rng.random() < 0.3) else text() for _ in range(n)] for k in range(rng.randint(1, 3))]
+    if n and rng.random() < 0.3:  # gaps anywhere, even a segment without any reference
+        streams[0][rng.randrange(n)] = None
+        if rng.random() < 0.5:
+            for stream in streams:
+                stream[0] = None
+    options = {"char_order": rng.choice([1, 2, 3, 6]), "word_order": rng.choice([0, 1, 2, 3]),
+               "beta": rng.choice([1, 2, 3]), "lowercase": rng.random() < 0.5,
+               "whitespace": rng.random() < 0.3, "eps_smoothing": rng.random() < 0.3}
+    return options, hyps, streams
+
+
+def test_randomised_cases():
+    rng = random.Random(20240611)
+    for case in range(150):
+        options, hyps, streams = random_case(rng)
+        if not hyps:
+            # sacreBLEU needs a non-empty hypothesis list only in its argument checks; statistics are [].
+            assert FastCHRF(**options)._extract_corpus_statistics(hyps, [["x"]]) == []
+            continue
+        try:
+            assert_same_statistics(options, hyps, streams)
+        except AssertionError as e:
+            raise AssertionError(f"case {case}: {options} {hyps!r} {streams!r}") from e
+
+
+def test_hypotheses_and_references_of_different_lengths_pair_as_zip():
+    refs = [["a b c", "d e", "f"]]
+    assert_same_statistics({"word_order": 2}, ["a b", "d"], refs)  # fewer hypotheses
+    assert_same_statistics({"word_order": 2}, ["a b", "d", "f", "extra", "more"], refs)  # more
+    assert_same_statistics({}, ["a b", "d", "f"], [["a", "b", "c"], ["x", None]])  # a shorter stream
+
+
+def test_segment_without_references_gets_empty_statistics():
+    stats = assert_same_statistics({}, ["abc", "abd"], [[None, "abd"], [None, "ab"]])._extract_corpus_statistics(
+        ["abc", "abd"], None)
+    assert stats[0] == []
+
+
+def test_large_alphabet_needs_no_fallback():
+    rng = random.Random(7)
+    cjk = [chr(c) for c in range(0x4E00, 0x4E00 + 20000)]
+    refs = ["".join(rng.choice(cjk) for _ in range(rng.randint(0, 80))) for _ in range(300)]
+    hyps = [r[: len(r) // 2] + "".join(rng.choice(cjk) for _ in range(10)) for r in refs]
+    metric = assert_same_statistics({"word_order": 2}, hyps, [refs])
+    assert metric._ref_cache.fits  # codes stay small: per-segment ranks times the alphabet
+
+
+@pytest.mark.parametrize("fitting_orders", [0, 2])
+def test_forced_overflow_falls_back_exactly(flores, monkeypatch, fitting_orders):
+    """Codes that could exceed the limit: sacreBLEU's own per-segment code answers, exactly."""
+    hyps, refs = flores["opus"][:50], [flores["eng"][:50], flores["opus+bt"][:50]]
+    probe = FastCHRF()._cache_references(refs)
+    ids_per_order = [50] + [len(t.codes) for t in probe.slots[0].chars.tables]  # order 0: one id per segment
+    # Lower the limit so that the first `fitting_orders` character orders fit and the next one does not.
+    monkeypatch.setattr(FastCHRF, "_max_code", ids_per_order[fitting_orders] * probe.n_char_ids - 2)
+    for options in ({}, {"word_order": 2, "lowercase": True}):
+        metric = assert_same_statistics(options, hyps, refs)
+        assert not metric._ref_cache.fits
+
+    monkeypatch.setattr(FastCHRF, "_max_code", 10)
+    rng = random.Random(3)
+    for _ in range(20):
+        options, hyps, streams = random_case(rng)
+        if hyps:
+            assert_same_statistics(options, hyps, streams)
+
+
+# -- reference sets change -------------------------------------------------------------------------------------
+
+def test_same_object_two_reference_sets(flores):
+    hyps = flores["opus"][:200]
+    ref_sets = [[flores["eng"][:200]], [flores["opus+bt"][:200]], [flores["eng"][:200], flores["opus+bt"][:200]]]
+    expected = [sacrebleu.CHRF(word_order=2)._extract_corpus_statistics(hyps, refs) for refs in ref_sets]
+
+    explicit = FastCHRF(word_order=2)
+    cached = FastCHRF(word_order=2)
+    for _ in range(2):
+        for refs, want in zip(ref_sets, expected):
+            assert explicit._extract_corpus_statistics(hyps, refs) == want
+            cached._ref_cache = cached._cache_references(refs)
+            assert cached._extract_corpus_statistics(hyps, None) == want
+    assert expected[0] != expected[1]
+
+
+def test_options_changed_after_preparing_are_honoured():
+    hyps, refs = ["The Cat sat", "A mat"], [["the cat sat on", "a Mat"]]
+    metric = FastCHRF(word_order=2, references=refs)
+    metric.lowercase = True
+    assert metric._extract_corpus_statistics(hyps, None) == \
+        sacrebleu.CHRF(word_order=2, lowercase=True)._extract_corpus_statistics(hyps, refs)
+
+
+def test_sacrebleu_cache_and_missing_cache():
+    hyps, refs = ["the cat sat", "a mat"], [["the cat sat on", "the mat"]]
+    metric = FastCHRF()
+    metric._ref_cache = sacrebleu.CHRF()._cache_references(refs)  # built by sacreBLEU's own CHRF
+    assert metric._extract_corpus_statistics(hyps, None) == sacrebleu.CHRF()._extract_corpus_statistics(hyps, refs)
+    with pytest.raises(RuntimeError):
+        FastCHRF()._extract_corpus_statistics(hyps, None)
+    empty = FastCHRF()
+    empty._ref_cache = empty._cache_references([[]])  # no segments: an empty cache, as sacreBLEU's []
+    with pytest.raises(RuntimeError):
+        empty._extract_corpus_statistics(hyps, None)
