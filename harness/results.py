@@ -3,7 +3,8 @@
     config.yaml          the resolved config
     hyps/<testset>/<system>.txt   one hypothesis per line
     segments.jsonl       segment-level scores, one line per (test set, system, segment)
-    scores.json          corpus scores, signatures, package versions, git commit, time
+    scores.json          corpus scores, signatures, significance (intervals, p-values, clusters, power),
+                         package versions, git commit, time
     leaderboard.md       the Markdown leaderboard
 """
 
@@ -21,7 +22,7 @@ from harness.config import project_root
 from harness.provenance import git_state, package_versions
 from harness.textio import read_text, write_json, write_jsonl, write_lines, write_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: adds "significance"
 
 
 def safe_filename(name: str) -> str:
@@ -61,7 +62,19 @@ def scores_document(run) -> dict[str, Any]:
         ],
         "not_applicable": [{"testset": t, "system": s, "reason": why} for t, s, why in run.not_applicable],
         "metric_errors": run.metric_errors,
+        "significance": significance_document(run),
     }
+
+
+def significance_document(run) -> dict[str, Any]:
+    """Settings (seed, resamples, ...), their signature, and per test set and metric: every system's 95%
+    interval, rank range and cluster, the pairwise p-values (raw and Holm-adjusted) and the power estimate."""
+    from harness.significance import as_json
+
+    settings = run.significance_settings
+    return {"settings": settings.to_dict(), "signature": settings.signature(),
+            "testsets": {ts: {metric: as_json(result) for metric, result in by_metric.items()}
+                         for ts, by_metric in run.significance.items()}}
 
 
 def segment_rows(run):

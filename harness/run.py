@@ -1,23 +1,27 @@
 """`evaluate(cfg)`: the whole experiment as one plain function (tests call it without the CLI).
 
-config -> test sets -> systems (translate) -> metrics (statistics, scores) -> results files -> leaderboard.
+config -> test sets -> systems (translate) -> metrics (statistics, scores) -> significance -> results files
+-> leaderboard.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from harness.cache import Cache, cached_map, content_key, signature_key
 from harness.data.testset import TestSet
-from harness.errors import ConfigError, HarnessError, SystemNotApplicable
+from harness.errors import ConfigError, HarnessError, SystemNotApplicable, UnknownNameError
 from harness.metrics.base import CorpusScore, Metric
+from harness.significance import MetricSignificance, SignificanceSettings, analyse
+from harness.statistics import compute_missing, plan
 from harness.systems.base import TranslationSystem
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ class RunResult:
     results: list[SystemResult]
     not_applicable: list[tuple[str, str, str]] = field(default_factory=list)  # (testset, system, reason)
     metric_errors: dict[str, str] = field(default_factory=dict)
+    significance_settings: SignificanceSettings = field(default_factory=SignificanceSettings)
+    significance: dict[str, dict[str, MetricSignificance]] = field(default_factory=dict)  # test set -> metric ->
     rank_by: str = ""
     started: str = ""
     seconds: float = 0.0
@@ -141,75 +147,58 @@ def translate_all(testsets: dict[str, TestSet], systems: Mapping[str, Translatio
     return results, not_applicable
 
 
-def segment_statistics(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache,
-                       chunk_size: int = 2048) -> tuple[np.ndarray, int]:
-    """Per-segment statistics of `metric` for `hyps`, from the cache where possible.
-
-    Keys are (metric signature, hypothesis, source if the metric reads it, references), so adding a system
-    to a leaderboard computes statistics for that system only. Missing rows are computed and stored chunk
-    by chunk, so an interrupted run resumes where it stopped. Returns (statistics, rows computed)."""
-    stats, _, n_computed = segment_statistics_and_details(metric, testset, hyps, cache, chunk_size)
-    return stats, n_computed
-
-
-def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache,
-                                   chunk_size: int = 2048) -> tuple[np.ndarray, list[dict] | None, int]:
-    """`segment_statistics`, plus the per-segment details of metrics that have them (None otherwise),
-    cached under the same keys. Returns (statistics, details, rows computed)."""
-    sig = metric.signature(testset.num_refs)
-    keys = [content_key(sig, h, seg.src if metric.needs_sources else "", *seg.refs)
-            for h, seg in zip(hyps, testset.segments)]
-    with_details = metric.has_segment_details
-    found = cache.get_many("statistics", keys)
-    found_details = cache.get_many("segment_details", keys) if with_details else {}
-    missing = [i for i, k in enumerate(keys) if k not in found or (with_details and k not in found_details)]
-    for start in range(0, len(missing), chunk_size):
-        chunk = missing[start:start + chunk_size]
-        segs = [testset.segments[i] for i in chunk]
-        stats, details = metric.segment_statistics_with_details(
-            [hyps[i] for i in chunk], [s.refs for s in segs], [s.src for s in segs] if metric.needs_sources else None)
-        if with_details:  # stored before the statistics: a row counts as done only when both are there
-            fresh_details = {keys[i]: d for i, d in zip(chunk, details)}
-            cache.put_many("segment_details", fresh_details)
-            found_details.update(fresh_details)
-        fresh = {keys[i]: row.tolist() for i, row in zip(chunk, np.asarray(stats, dtype=np.float64))}
-        cache.put_many("statistics", fresh)
-        found.update(fresh)
-    stats = np.array([found[k] for k in keys], dtype=np.float64)
-    return stats, [found_details[k] for k in keys] if with_details else None, len(missing)
-
-
 def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list[SystemResult],
-              strict: bool, cache: Cache | None = None) -> dict[str, str]:
-    """Fill statistics, corpus and segment scores in place; returns metric name -> error for metrics that failed."""
+              strict: bool, cache: Cache | None = None, workers: int | None = 1) -> dict[str, str]:
+    """Fill statistics, corpus and segment scores in place; returns metric name -> error for metrics that failed.
+
+    Statistics come from the cache where possible; the rest are computed for all systems together, in
+    `workers` processes (None: one per CPU) for string metrics."""
     cache = cache or Cache(None)
-    errors: dict[str, str] = {}
-    for metric in metrics:
-        for ts in testsets.values():
-            ok = [r for r in results if r.testset == ts.name and r.ok]
-            if not ok:
-                continue
-            try:
-                for r in ok:
-                    stats, details, n_computed = segment_statistics_and_details(metric, ts, r.hypotheses, cache)
-                    if n_computed < len(stats):
-                        log.info("%s for %s on %s: %d of %d segments from the cache", metric.name, r.system,
-                                 ts.name, len(stats) - n_computed, len(stats))
-                    r.statistics[metric.name] = stats
-                    r.scores[metric.name] = metric.corpus_score(stats, ts.num_refs)
-                    r.segment_scores[metric.name] = metric.segment_scores(stats)
-                    if details is not None:
-                        r.segment_details[metric.name] = details
-            except HarnessError as e:
-                if strict:
-                    raise HarnessError(f"metric {metric.name} failed (strict=true): {e}") from None
-                log.warning("metric %s not computed: %s", metric.name, e)
-                errors[metric.name] = str(e)
-                for r in ok:
-                    r.scores.pop(metric.name, None)
-                    r.segment_details.pop(metric.name, None)
-                break
+    jobs = [(r, plan(metric, testsets[r.testset], r.hypotheses, cache))
+            for metric in metrics for r in results if r.ok]
+    errors = compute_missing([job for _, job in jobs], cache, workers)
+    if errors and strict:
+        name, message = next(iter(errors.items()))
+        raise HarnessError(f"metric {name} failed (strict=true): {message}")
+    for name, message in errors.items():
+        log.warning("metric %s not computed: %s", name, message)
+    for r, job in jobs:
+        metric = job.metric
+        if metric.name in errors:
+            continue
+        stats, details, n_computed = job.result()
+        if n_computed < len(stats):
+            log.info("%s for %s on %s: %d of %d segments from the cache", metric.name, r.system, r.testset,
+                     len(stats) - n_computed, len(stats))
+        r.statistics[metric.name] = stats
+        r.scores[metric.name] = metric.corpus_score(stats, job.testset.num_refs)
+        r.segment_scores[metric.name] = metric.segment_scores(stats)
+        if details is not None:
+            r.segment_details[metric.name] = details
     return errors
+
+
+def compare_systems(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], results: Sequence[SystemResult],
+                      settings: SignificanceSettings) -> dict[str, dict[str, MetricSignificance]]:
+    """Confidence intervals, paired tests, clusters and power per test set and metric (see harness.significance).
+
+    A baseline that did not run on a test set is left out there (with a log line), not an error."""
+    out: dict[str, dict[str, MetricSignificance]] = {}
+    if not settings.enabled:
+        return out
+    for name in testsets:
+        ok = [r for r in results if r.testset == name and r.ok]
+        present = [m for m in metrics if ok and all(m.name in r.statistics for r in ok)]
+        if not present:
+            continue
+        local = settings
+        if settings.baseline is not None and settings.baseline not in [r.system for r in ok]:
+            log.info("significance on %s: baseline %s did not run there; no baseline p-values", name,
+                     settings.baseline)
+            local = dataclasses.replace(settings, baseline=None)
+        out[name] = analyse(present, [r.system for r in ok], {m.name: [r.statistics[m.name] for r in ok] for m in present},
+                            {m.name: [r.scores[m.name].score for r in ok] for m in present}, local)
+    return out
 
 
 def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> RunResult:
@@ -233,9 +222,10 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
                           f"set distinct `name:` fields")
     rank_by = cfg.get("rank_by") or metrics[0].name
     if rank_by not in [m.name for m in metrics]:
-        from harness.errors import UnknownNameError
-
         raise UnknownNameError("rank_by metric", rank_by, [m.name for m in metrics])
+    settings = SignificanceSettings.from_config(cfg.get("significance"))
+    if settings.baseline is not None and settings.baseline not in names:
+        raise UnknownNameError("significance.baseline system", settings.baseline, names)
 
     cache_cfg = cfg.get("cache") or {}
     cache_file = Path(cache_cfg["dir"]) / "cache.sqlite" if cache_cfg.get("dir") else None
@@ -244,13 +234,15 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
     for ts in testsets.values():
         log.info("test set %s: %d segments, %s", ts.name, len(ts), ts.signature())
     results, not_applicable = translate_all(testsets, systems, translation_cache, strict)
-    metric_errors = score_all(testsets, metrics, results, strict, statistics_cache)
+    metric_errors = score_all(testsets, metrics, results, strict, statistics_cache, workers=cfg.get("workers"))
     translation_cache.close()
     statistics_cache.close()
+    significance = compare_systems(testsets, metrics, results, settings)
 
     run = RunResult(experiment=str(cfg.get("experiment_name", "default")), output_dir=None, testsets=testsets,
                     systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
-                    not_applicable=not_applicable, metric_errors=metric_errors, rank_by=rank_by,
+                    not_applicable=not_applicable, metric_errors=metric_errors, significance_settings=settings,
+                    significance=significance, rank_by=rank_by,
                     started=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - t0)
     if write:
         run.output_dir = resolve_output_dir(cfg, output_dir)

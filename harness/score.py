@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from harness.cache import Cache
 from harness.data.testset import TestSet, build_testset
 from harness.errors import DataError
 from harness.metrics import metric_registry
-from harness.run import SystemResult, score_all, translate_all
-from harness.cache import Cache
+from harness.run import SystemResult, compare_systems, score_all, translate_all
+from harness.significance import MetricSignificance, SignificanceSettings
+from harness.significance import as_json as significance_json
 from harness.systems.file import FileOutputs
 from harness.textio import read_lines
 
@@ -36,6 +40,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="digits after the decimal point in text output (default: 2 for BLEU/chrF/TER, 4 for COMET)")
     p.add_argument("--src-lang", default="vi", help="source language (default: vi)")
     p.add_argument("--tgt-lang", default="en", help="target language (default: en)")
+    p.add_argument("-j", "--workers", type=int, default=None, metavar="N",
+                   help="processes computing string-metric statistics for several systems (default: one per CPU)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="keep per-segment statistics in DIR/cache.sqlite, so re-scoring (e.g. after adding a "
+                        "system) computes only what is new (default: no cache)")
+    sig = p.add_argument_group("significance (the first hypothesis file is the baseline, as in sacrebleu)")
+    test = sig.add_mutually_exclusive_group()
+    test.add_argument("--paired-bs", "-pbs", action="store_true",
+                      help="paired bootstrap resampling test against the baseline, with 95%% confidence intervals")
+    test.add_argument("--paired-ar", "-par", action="store_true",
+                      help="paired approximate randomisation test against the baseline (intervals by bootstrap)")
+    test.add_argument("--confidence", "-ci", action="store_true",
+                      help="95%% bootstrap confidence intervals only, no paired test")
+    sig.add_argument("--paired-bs-n", "-pbsn", type=int, default=1000, metavar="N",
+                     help="bootstrap resamples (default: 1000)")
+    sig.add_argument("--paired-ar-n", "-parn", type=int, default=10000, metavar="N",
+                     help="approximate-randomisation trials (default: 10000)")
+    sig.add_argument("--seed", type=int, default=12345, help="random seed of the resamples (default: 12345)")
+    sig.add_argument("--all-pairs", action="store_true",
+                     help="test every pair of systems, with Holm-corrected p-values, rank ranges and clusters")
+    sig.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     comet = p.add_argument_group("COMET options (metrics comet, cometkiwi, xcomet; they need -s SRC)")
     comet.add_argument("--comet-model", metavar="PATH_OR_ID",
                        help="checkpoint: a hub id or a local folder (hparams.yaml + checkpoints/model.ckpt) or "
@@ -96,60 +121,165 @@ def load_references(args: argparse.Namespace) -> TestSet:
     return build_testset("score", args.src_lang, args.tgt_lang, srcs, list(zip(*ref_streams)), origin=origin)
 
 
-def score_files(args: argparse.Namespace) -> tuple[TestSet, list, list[SystemResult]]:
+def significance_settings(args: argparse.Namespace) -> SignificanceSettings:
+    """The settings the significance options ask for (test "none" when none is given)."""
+    if args.paired_bs or args.paired_ar or args.confidence:
+        if (args.paired_bs or args.paired_ar) and len(args.hypotheses) < 2:
+            raise DataError("a paired test needs at least two hypothesis files (the first is the baseline)")
+        test = "bootstrap" if args.paired_bs or args.confidence else "ar"
+        paired = args.paired_bs or args.paired_ar
+        return SignificanceSettings(test=test, resamples=args.paired_bs_n, trials=args.paired_ar_n, seed=args.seed,
+                                    alpha=args.alpha, baseline=args.hypotheses[0] if paired else None,
+                                    all_pairs=args.all_pairs or (args.confidence and len(args.hypotheses) > 1),
+                                    correction="holm" if args.all_pairs else "none")
+    if args.all_pairs:
+        raise DataError("--all-pairs needs --paired-bs or --paired-ar")
+    return SignificanceSettings(test="none")
+
+
+@dataclass
+class ScoredFiles:
+    testset: TestSet
+    metrics: list
+    results: list[SystemResult]
+    settings: SignificanceSettings
+    significance: dict[str, MetricSignificance]  # by metric name; {} without significance options
+
+
+def score_files(args: argparse.Namespace) -> ScoredFiles:
     metrics = build_metrics(args.metrics, args)
     if not args.hypotheses:
         raise DataError("no hypothesis files given: mt-harness score -r REF HYP [HYP ...] [-m METRIC ...]")
+    if len(set(args.hypotheses)) != len(args.hypotheses):
+        dup = next(h for h in args.hypotheses if args.hypotheses.count(h) > 1)
+        raise DataError(f"hypothesis file {dup} is given twice")
+    settings = significance_settings(args)
     testset = load_references(args)
     for m in metrics:
         if m.needs_sources and not args.src:
             raise DataError(f"metric {m.name} needs the source sentences: add -s SRC")
     systems = {path: FileOutputs(path, {"score": path}) for path in args.hypotheses}
-    results, _ = translate_all({"score": testset}, systems, Cache(None), strict=True)
-    score_all({"score": testset}, metrics, results, strict=True)
-    return testset, metrics, results
+    cache = Cache(Path(args.cache_dir) / "cache.sqlite" if args.cache_dir else None)
+    try:
+        results, _ = translate_all({"score": testset}, systems, cache, strict=True)
+        score_all({"score": testset}, metrics, results, strict=True, cache=cache, workers=args.workers)
+    finally:
+        cache.close()
+    significance = compare_systems({"score": testset}, metrics, results, settings).get("score", {})
+    return ScoredFiles(testset, metrics, results, settings, significance)
 
 
-def as_json(testset: TestSet, metrics, results: list[SystemResult]) -> dict[str, Any]:
-    return {
-        "references": testset.origin,
-        "segments": len(testset),
+def _significance_fields(sig: MetricSignificance | None, system: str) -> dict[str, Any]:
+    if sig is None:
+        return {}
+    i = sig.index(system)
+    out: dict[str, Any] = {"ci": asdict(sig.intervals[i])}
+    if sig.baseline is not None:
+        out["p_value"] = sig.p_value(sig.baseline, system) if system != sig.baseline else None
+    if sig.rank_ranges:
+        out["rank_range"], out["cluster"] = list(sig.rank_ranges[i]), sig.clusters[i]
+    return out
+
+
+def as_json(scored: ScoredFiles) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "references": scored.testset.origin,
+        "segments": len(scored.testset),
         "systems": {r.system: {m.name: {"score": r.scores[m.name].score, "signature": r.scores[m.name].signature,
-                                        "details": r.scores[m.name].details} for m in metrics}
-                    for r in results},
-        "empty_hypotheses": {r.system: r.n_empty for r in results},
+                                        "details": r.scores[m.name].details,
+                                        **_significance_fields(scored.significance.get(m.name), r.system)}
+                               for m in scored.metrics}
+                    for r in scored.results},
+        "empty_hypotheses": {r.system: r.n_empty for r in scored.results},
     }
+    if scored.significance:
+        doc["significance"] = {"settings": scored.settings.to_dict(), "signature": scored.settings.signature(),
+                               "metrics": {name: {"p_values": block["p_values"], "p_values_holm": block["p_values_holm"],
+                                                  "power": block["power"]}
+                                           for name, block in ((n, significance_json(s))
+                                                               for n, s in scored.significance.items())}}
+    return doc
 
 
 def _digits(metric, width: int | None) -> int:
     return metric.display_digits if width is None else width
 
 
-def as_text(metrics, results: list[SystemResult], width: int | None) -> str:
+def _text_cell(scored: ScoredFiles, metric, r: SystemResult, width: int | None) -> str:
+    d = _digits(metric, width)
+    cell = f"{r.scores[metric.name].score:.{d}f}"
+    sig = scored.significance.get(metric.name)
+    if sig is None:
+        return cell
+    i = sig.index(r.system)
+    ci = sig.intervals[i]
+    cell += f" (μ = {ci.mean:.{d}f} ± {ci.half_width:.{d}f})"
+    if sig.baseline is not None and r.system != sig.baseline:
+        p = sig.p_value(sig.baseline, r.system)
+        cell += f" p = {p:.4f}" + ("*" if p < scored.settings.alpha else " ")
+    return cell
+
+
+def as_text(scored: ScoredFiles, width: int | None) -> str:
+    metrics, results = scored.metrics, scored.results
     lines = []
-    if len(results) == 1:
+    if len(results) == 1 and not scored.significance:
         r = results[0]
         for m in metrics:
             s = r.scores[m.name]
             lines.append(f"{s.signature} = {s.score:.{_digits(m, width)}f} {s.details}".rstrip())
     else:
-        name_w = max(len("System"), *(len(r.system) for r in results))
-        lines.append(f"{'System':<{name_w}}  " + "  ".join(f"{m.name:>8}" for m in metrics))
+        table = [["System"] + [m.name for m in metrics]]
         for r in results:
-            lines.append(f"{r.system:<{name_w}}  " + "  ".join(f"{r.scores[m.name].score:>8.{_digits(m, width)}f}"
-                                                                 for m in metrics))
+            label = f"Baseline: {r.system}" if scored.settings.baseline == r.system else r.system
+            table.append([label] + [_text_cell(scored, m, r, width) for m in metrics])
+        widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+        for row in table:
+            lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])])
+                         .rstrip())
         lines.append("")
         lines += [results[0].scores[m.name].signature for m in metrics]
+        if scored.significance:
+            lines += _significance_footer(scored)
     for r in results:
         if r.n_empty:
             lines.append(f"note: {r.system} has {r.n_empty} empty hypotheses (scored as empty)")
     return "\n".join(lines)
 
 
+def _significance_footer(scored: ScoredFiles) -> list[str]:
+    s = scored.settings
+    lines = [s.signature(), ""]
+    test = "paired bootstrap resampling" if s.test == "bootstrap" else "paired approximate randomisation"
+    lines.append(f"μ ± x: mean and half-width of the 95% bootstrap confidence interval ({s.resamples} resamples, "
+                 f"seed {s.seed}).")
+    if s.baseline is not None:
+        lines.append(f"p: {test} against the baseline; * p < {s.alpha}.")
+    first = next(iter(scored.significance.values()))
+    if first.rank_ranges:
+        lines.append("")
+        lines.append(f"All pairs ({test}{', Holm-corrected' if s.correction == 'holm' else ''}, p < {s.alpha}):")
+        for name, sig in scored.significance.items():
+            order = sorted(range(len(sig.systems)), key=lambda i: sig.clusters[i])
+            lines.append(f"  {name}: " + "; ".join(
+                f"{sig.systems[i]} rank {_range(sig.rank_ranges[i])} cluster {sig.clusters[i]}" for i in order))
+    for name, sig in scored.significance.items():
+        if sig.power:
+            pw = sig.power
+            lines.append(f"power ({name}): {pw.segments_needed:,} segments detect a difference of {pw.delta:g} "
+                         f"(α = {pw.alpha}, power {pw.power}); these {pw.segments:,} detect about "
+                         f"{pw.detectable_difference:.2f}")
+    return lines
+
+
+def _range(r: tuple[int, int]) -> str:
+    return str(r[0]) if r[0] == r[1] else f"{r[0]}-{r[1]}"
+
+
 def run_score(args: argparse.Namespace) -> int:
-    testset, metrics, results = score_files(args)
+    scored = score_files(args)
     if args.format == "json":
-        print(json.dumps(as_json(testset, metrics, results), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(scored), ensure_ascii=False, indent=2))
     else:
-        print(as_text(metrics, results, args.width))
+        print(as_text(scored, args.width))
     return 0

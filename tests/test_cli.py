@@ -61,7 +61,7 @@ def test_score_non_utf8_hypothesis_names_file_and_offset(tmp_path, capsys):
 def test_run_command_end_to_end(tmp_path):
     res = _cli("run", "experiment=files_only", "metric=[bleu,chrf]", env={"MT_HARNESS_RESULTS": str(tmp_path)})
     assert res.returncode == 0, res.stderr
-    assert "| 1 | vie-eng_opus+bt-2021-04-30 | 27.31 | 54.88 |" in res.stdout
+    assert "| 1 | 1 | vie-eng_opus+bt-2021-04-30 | 27.31 ± 1.04 | 54.88 ± 0.74 |" in res.stdout
     latest = tmp_path / "files-only" / "latest"
     assert (latest / "scores.json").exists() and (latest / "run.log").exists()
 

@@ -16,7 +16,8 @@ from harness.config import compose
 from harness.data import build_testset
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError
 from harness.metrics.comet import COMET, file_sha256, token_ids
-from harness.run import SystemResult, evaluate, score_all, segment_statistics_and_details
+from harness.run import SystemResult, evaluate, score_all
+from harness.statistics import segment_statistics_and_details
 from harness.testing.tiny_models import CORPUS
 
 from conftest import ROOT
@@ -352,7 +353,7 @@ def test_run_adds_comet_columns_with_signature_and_a_rerun_computes_nothing(ckpt
     md = (tmp_path / "first" / "leaderboard.md").read_text(encoding="utf-8")
     assert "| COMET |" in md.splitlines()[4] and "`COMET|model:regression@sha256:" in md
     r = first.get("jsonl", "lower")
-    assert f"| {r.scores['COMET'].score:.4f} |" in md  # four digits for 0..1 scores
+    assert f"| {r.scores['COMET'].score:.4f} ± " in md  # four digits for 0..1 scores
     expected = predict(ckpts["regression"], triples(SYSTEMS["lower"])).scores
     assert np.abs(r.segment_scores["COMET"] - expected).max() < 1e-6
     assert r.scores["COMET"].score == pytest.approx(np.mean(expected), abs=1e-6)

@@ -61,8 +61,13 @@ def test_leaderboard_ranks_systems_and_shows_signatures(files_only_run):
     md = (out / "leaderboard.md").read_text(encoding="utf-8")
     flores = md.split("## flores200_devtest")[1].split("\n## ")[0]
     rows = [line for line in flores.splitlines() if line.startswith("| ") and line[2].isdigit()]
-    assert [r.split(" | ")[1] for r in rows] == ["vie-eng_opus+bt-2021-04-30", "vie-eng_opus-2020-09-10", "copy-source"]
-    assert "| 27.31 | 54.88 | 52.87 |" in rows[0]
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    # Rank, Cluster, System: the three systems differ significantly, so each has its own rank and cluster
+    assert [c[:3] for c in cells] == [["1", "1", "vie-eng_opus+bt-2021-04-30"], ["2", "2", "vie-eng_opus-2020-09-10"],
+                                      ["3", "3", "copy-source"]]
+    assert [c.split(" ± ")[0] for c in cells[0][3:6]] == ["27.31", "54.88", "52.87"]
+    assert all(" ± " in c for row in cells for c in row[3:7])  # every score has its confidence interval
+    assert "± is the 95% confidence interval (1,000 bootstrap resamples, seed 12345)." in flores
     assert "`BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in md
 
 
@@ -141,11 +146,12 @@ def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
         return original(self, hyps, refs, srcs)
 
     monkeypatch.setattr(BLEU, "segment_statistics", counting)
-    base = ["system=[opus_2020_09_10,copy_source]", "metric=[bleu]"]
+    base = ["system=[opus_2020_09_10,copy_source]", "metric=[bleu]", "workers=1"]  # counted in this process
     first = evaluate(compose(base), write=False)
     assert sum(calls) == 2 * 1012 + 52  # and copy-source on the 52 segments of the seed article
     calls.clear()
-    again = evaluate(compose(["system=[opus_2020_09_10,copy_source,opus_bt_2021_04_30]", "metric=[bleu]"]), write=False)
+    again = evaluate(compose(["system=[opus_2020_09_10,copy_source,opus_bt_2021_04_30]", "metric=[bleu]", "workers=1"]),
+                     write=False)
     old = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
     new = OPUS_BT.read_text(encoding="utf-8").split("\n")[:1012]
     # only the added system, and only its hypotheses that no cached system produced for the same segment
@@ -163,7 +169,7 @@ def test_interrupted_statistics_resume_from_the_last_stored_chunk(tmp_path):
     from harness.cache import Cache
     from harness.data import load_parallel
     from harness.metrics.sacrebleu_metrics import CHRF
-    from harness.run import segment_statistics
+    from harness.statistics import segment_statistics
 
     from conftest import FLORES_REF, FLORES_SRC
 
