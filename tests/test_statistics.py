@@ -1,0 +1,117 @@
+"""Per-segment statistics for many systems (harness/statistics.py): worker processes give the same numbers as
+one process, the persistent cache makes a re-run compute nothing, and failures are reported per metric."""
+
+import dataclasses
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import harness.statistics as statistics
+from harness.cache import Cache
+from harness.cli import main
+from harness.data import load_parallel
+from harness.errors import HarnessError
+from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER
+from harness.metrics.base import Metric
+from harness.statistics import compute_missing, plan
+from harness.textio import read_lines
+
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
+
+
+@pytest.fixture(scope="module")
+def flores():
+    ts = load_parallel("flores", FLORES_SRC, FLORES_REF)
+    systems = [read_lines(OPUS_2020), read_lines(OPUS_BT), [s.src for s in ts.segments]]
+    return ts, systems
+
+
+def statistics_of(metrics, ts, systems, workers, tmp_path=None):
+    cache = Cache(None)
+    jobs = [plan(m, ts, hyps, cache) for m in metrics for hyps in systems]
+    assert compute_missing(jobs, cache, workers=workers, progress=False) == {}
+    return [job.result()[0] for job in jobs]
+
+
+def test_worker_processes_give_the_statistics_of_one_process(flores):
+    ts, systems = flores
+    metrics = [BLEU(), CHRF(word_order=2), TER()]
+    sequential = statistics_of(metrics, ts, systems, workers=1)
+    parallel = statistics_of(metrics, ts, systems, workers=2)
+    assert len(parallel) == 9
+    for a, b in zip(sequential, parallel):
+        assert a.shape == b.shape and (a == b).all()
+
+
+def test_spawned_workers_give_the_same_statistics(flores, monkeypatch):
+    # spawn is what runs once torch is imported (fork is unsafe then): workers re-import the harness
+    import multiprocessing
+
+    ts, systems = flores
+    small = dataclasses.replace(ts, segments=ts.segments[:40])
+    hyps = [h[:40] for h in systems]
+    monkeypatch.setattr(statistics, "MIN_PARALLEL_ROWS", 0)
+    monkeypatch.setattr(statistics, "_pool_context", lambda: multiprocessing.get_context("spawn"))
+    parallel = statistics_of([CHRF()], small, hyps, workers=2)
+    expected = [CHRF().segment_statistics(h, [s.refs for s in small.segments]) for h in hyps]
+    assert all((a == b).all() for a, b in zip(parallel, expected))
+
+
+def test_metric_objects_travel_to_workers_without_their_reference_caches(flores):
+    ts, systems = flores
+    refs = [s.refs for s in ts.segments]
+    for metric in (BLEU(), CHRF(word_order=2), TER()):
+        metric.segment_statistics(systems[0][:200], refs[:200])
+        payload = len(pickle.dumps(metric))
+        assert payload < 5000, (metric.name, payload)  # the prepared references stay behind
+        assert metric._sb._ref_cache is not None  # and the original keeps them
+
+
+class Failing(Metric):
+    """A metric whose statistics fail in a worker process."""
+
+    name = "failing"
+    parallel_safe = True
+
+    def signature(self, num_refs=1):
+        return "failing"
+
+    def segment_statistics(self, hyps, refs, srcs=None):
+        raise HarnessError("no statistics today")
+
+    def scores_from_statistics(self, summed):
+        return summed[..., 0]
+
+    def segment_scores(self, stats):
+        return stats[:, 0]
+
+
+def test_a_failing_metric_is_reported_and_the_others_complete(flores):
+    ts, systems = flores
+    cache = Cache(None)
+    jobs = [plan(m, ts, hyps, cache) for m in (Failing(), BLEU()) for hyps in systems]
+    errors = compute_missing(jobs, cache, workers=2, progress=False)
+    assert errors == {"failing": "no statistics today"}
+    assert all(job.result()[0].shape == (1012, 10) for job in jobs if job.metric.name == "BLEU")
+
+
+def test_score_with_a_cache_dir_computes_nothing_the_second_time(tmp_path, monkeypatch, capsys):
+    calls = []
+    original = CHRF.segment_statistics
+
+    def counting(self, hyps, refs, srcs=None):
+        calls.append(len(hyps))
+        return original(self, hyps, refs, srcs)
+
+    monkeypatch.setattr(CHRF, "segment_statistics", counting)
+    argv = ["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "chrf", "--paired-bs",
+            "--cache-dir", str(tmp_path), "-j", "1", "--format", "json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert sum(calls) == 2 * 1012
+    calls.clear()
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert calls == [] and again["systems"] == first["systems"]
