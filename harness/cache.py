@@ -1,4 +1,4 @@
-"""A persistent key -> JSON value cache in one SQLite file, keyed by content hashes.
+"""A persistent key -> JSON (or binary) value cache in one SQLite file, keyed by content hashes.
 
 Used for translations (system signature + source), metric statistics (metric signature + hypothesis +
 references) and neural-metric scores, so re-running an experiment recomputes only what changed, and an
@@ -17,12 +17,9 @@ _CHUNK = 500  # SQLite's limit on bound parameters is 999 in old builds
 
 def content_key(*parts: str) -> str:
     """A stable key for a tuple of strings (unambiguous: parts are length-prefixed)."""
-    h = hashlib.sha256()
-    for p in parts:
-        b = p.encode("utf-8")
-        h.update(len(b).to_bytes(8, "little"))
-        h.update(b)
-    return h.hexdigest()
+    # one update of the joined bytes: the same digest as updating part by part, with less Python per key
+    encoded = [p.encode("utf-8") for p in parts]
+    return hashlib.sha256(b"".join(len(b).to_bytes(8, "little") + b for b in encoded)).hexdigest()
 
 
 def signature_key(obj: Any) -> str:
@@ -55,8 +52,11 @@ class Cache:
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i:i + _CHUNK]
             rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
-                              (namespace, *chunk))
-            found.update((k, json.loads(v)) for k, v in rows)
+                              (namespace, *chunk)).fetchall()
+            if rows:
+                # one JSON document for the whole chunk: a single parser call instead of one per row
+                values = json.loads("[" + ",".join(v for _, v in rows) + "]")
+                found.update(zip((k for k, _ in rows), values))
         return found
 
     def put_many(self, namespace: str, items: Mapping[str, Any]) -> None:
@@ -66,6 +66,20 @@ class Cache:
         with db:
             db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)",
                            [(namespace, k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+
+    def get_blob(self, namespace: str, key: str) -> bytes | None:
+        """A binary value stored with `put_blob` (None if absent)."""
+        if self.path is None:
+            return None
+        row = self._db().execute("SELECT value FROM kv WHERE ns = ? AND key = ?", (namespace, key)).fetchone()
+        return bytes(row[0]) if row is not None and isinstance(row[0], (bytes, memoryview)) else None
+
+    def put_blob(self, namespace: str, key: str, value: bytes) -> None:
+        if self.path is None:
+            return
+        db = self._db()
+        with db:
+            db.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", (namespace, key, sqlite3.Binary(value)))
 
     def count(self, namespace: str) -> int:
         if self.path is None or not self.path.exists():

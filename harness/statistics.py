@@ -3,11 +3,14 @@ rest computed, in worker processes when several systems need string metrics.
 
 Cache keys are (metric signature, hypothesis, source if the metric reads it, references), so re-scoring a
 leaderboard after adding a system computes statistics for that system only, and rows are stored as they
-are computed, so an interrupted run resumes where it stopped.
+are computed, so an interrupted run resumes where it stopped. A complete system is also stored as one
+binary matrix keyed by the same parts for all its segments: a re-run with nothing new reads one value per
+system and metric instead of decoding a row per segment (what keeps a warm re-score far under a second).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import multiprocessing
 import os
@@ -41,6 +44,9 @@ class StatisticsJob:
     found: dict[str, list]
     found_details: dict[str, dict] = field(default_factory=dict)
     missing: list[int] = field(default_factory=list)
+    #: key of the whole-system matrix, and the matrix when the cache had it (then nothing is missing)
+    matrix_key: str = ""
+    matrix: np.ndarray | None = None
 
     def inputs(self, indices: Sequence[int]) -> tuple[list[str], list[tuple[str, ...]], list[str] | None]:
         """(hypotheses, references, sources or None) of the segments at `indices`, as metrics take them."""
@@ -59,21 +65,48 @@ class StatisticsJob:
 
     def result(self) -> tuple[np.ndarray, list[dict] | None, int]:
         """(statistics, details or None, rows computed); every missing row must have been stored."""
+        if self.matrix is not None:
+            return self.matrix, None, 0
         stats = np.array([self.found[k] for k in self.keys], dtype=np.float64)
         details = [self.found_details[k] for k in self.keys] if self.metric.has_segment_details else None
         return stats, details, len(self.missing)
 
 
+    def remember(self, cache: Cache) -> None:
+        """Store the complete statistics as one matrix (see the module docstring); rows must all be there."""
+        if self.matrix is None and not self.metric.has_segment_details and cache.path is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, self.result()[0], allow_pickle=False)
+            cache.put_blob(MATRIX_NAMESPACE, self.matrix_key, buffer.getvalue())
+
+
+MATRIX_NAMESPACE = "statistics-matrix"
+
+
+def _cached_matrix(cache: Cache, key: str, shape0: int) -> np.ndarray | None:
+    blob = cache.get_blob(MATRIX_NAMESPACE, key)
+    if blob is None:
+        return None
+    matrix = np.load(io.BytesIO(blob), allow_pickle=False)
+    return matrix if matrix.ndim == 2 and matrix.shape[0] == shape0 else None
+
+
 def plan(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache) -> StatisticsJob:
     """Look up the cached rows of `metric` for `hyps` on `testset`; the job lists the missing ones."""
     sig = metric.signature(testset.num_refs)
-    keys = [content_key(sig, h, seg.src if metric.needs_sources else "", *seg.refs)
-            for h, seg in zip(hyps, testset.segments)]
+    parts = [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps, testset.segments)]
+    # the whole system in one hash (each segment's part count first, so the parts cannot be regrouped)
+    matrix_key = content_key(sig, "whole system", *(x for p in parts for x in (str(len(p)), *p)))
+    if not metric.has_segment_details:
+        matrix = _cached_matrix(cache, matrix_key, len(parts))
+        if matrix is not None:
+            return StatisticsJob(metric, testset, list(hyps), [], {}, matrix_key=matrix_key, matrix=matrix)
+    keys = [content_key(sig, *p) for p in parts]
     found = cache.get_many("statistics", keys)
     with_details = metric.has_segment_details
     found_details = cache.get_many("segment_details", keys) if with_details else {}
     missing = [i for i, k in enumerate(keys) if k not in found or (with_details and k not in found_details)]
-    return StatisticsJob(metric, testset, list(hyps), keys, found, found_details, missing)
+    return StatisticsJob(metric, testset, list(hyps), keys, found, found_details, missing, matrix_key)
 
 
 def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache,
@@ -82,6 +115,7 @@ def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[
     otherwise), missing rows computed and stored chunk by chunk. Returns (statistics, details, rows computed)."""
     job = plan(metric, testset, hyps, cache)
     _compute_in_process(job, cache, chunk_size)
+    job.remember(cache)
     return job.result()
 
 
@@ -141,12 +175,20 @@ def compute_missing(jobs: Sequence[StatisticsJob], cache: Cache, workers: int | 
 
     Returns metric name -> error message for metrics whose computation failed (HarnessError); their jobs
     stay incomplete. Other exceptions propagate."""
-    from tqdm.auto import tqdm
-
     todo = [j for j in jobs if j.missing]
     errors: dict[str, str] = {}
-    if not todo:
-        return errors
+    if todo:
+        errors = _compute(todo, cache, workers, progress)
+    for job in jobs:
+        if job.metric.name not in errors:
+            job.remember(cache)
+    return errors
+
+
+def _compute(todo: list[StatisticsJob], cache: Cache, workers: int | None, progress: bool) -> dict[str, str]:
+    from tqdm.auto import tqdm
+
+    errors: dict[str, str] = {}
     workers = default_workers() if workers is None else max(1, int(workers))
     pooled = [j for j in todo if j.metric.parallel_safe]
     if workers < 2 or len(pooled) < 2 or sum(len(j.missing) for j in pooled) < MIN_PARALLEL_ROWS:

@@ -115,3 +115,21 @@ def test_score_with_a_cache_dir_computes_nothing_the_second_time(tmp_path, monke
     assert main(argv) == 0
     again = json.loads(capsys.readouterr().out)
     assert calls == [] and again["systems"] == first["systems"]
+
+
+def test_a_complete_system_is_read_back_as_one_matrix(flores, tmp_path):
+    ts, systems = flores
+    cache = Cache(tmp_path / "c.sqlite")
+    metric = CHRF()
+    jobs = [plan(metric, ts, hyps, cache) for hyps in systems]
+    compute_missing(jobs, cache, workers=1, progress=False)
+    assert cache.count(statistics.MATRIX_NAMESPACE) == 3
+    assert cache.count("statistics") == len({k for job in jobs for k in job.keys})  # shared rows stored once
+    again = plan(metric, ts, systems[0], cache)
+    assert again.matrix is not None and again.missing == []
+    assert (again.result()[0] == jobs[0].result()[0]).all()
+    # one changed hypothesis: another whole-system key, and only that segment is computed
+    changed = list(systems[0])
+    changed[5] = "a new translation"
+    partial = plan(metric, ts, changed, cache)
+    assert partial.matrix is None and partial.missing == [5]
