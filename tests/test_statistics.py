@@ -5,7 +5,6 @@ import dataclasses
 import json
 import pickle
 
-import numpy as np
 import pytest
 
 import harness.statistics as statistics
