@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TEST_NAMES = {"bootstrap": "paired bootstrap resampling", "ar": "paired approximate randomisation"}
+from harness.significance import TEST_NAMES
 
 
 def _cell(text: str) -> str:

@@ -179,7 +179,7 @@ def score_all(testsets: dict[str, TestSet], metrics: list[Metric], results: list
 
 
 def compare_systems(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], results: Sequence[SystemResult],
-                      settings: SignificanceSettings) -> dict[str, dict[str, MetricSignificance]]:
+                    settings: SignificanceSettings) -> dict[str, dict[str, MetricSignificance]]:
     """Confidence intervals, paired tests, clusters and power per test set and metric (see harness.significance).
 
     A baseline that did not run on a test set is left out there (with a log line), not an error."""
@@ -196,8 +196,9 @@ def compare_systems(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], 
             log.info("significance on %s: baseline %s did not run there; no baseline p-values", name,
                      settings.baseline)
             local = dataclasses.replace(settings, baseline=None)
-        out[name] = analyse(present, [r.system for r in ok], {m.name: [r.statistics[m.name] for r in ok] for m in present},
-                            {m.name: [r.scores[m.name].score for r in ok] for m in present}, local)
+        stats = {m.name: [r.statistics[m.name] for r in ok] for m in present}
+        scores = {m.name: [r.scores[m.name].score for r in ok] for m in present}
+        out[name] = analyse(present, [r.system for r in ok], stats, scores, local)
     return out
 
 

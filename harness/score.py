@@ -15,7 +15,7 @@ from harness.data.testset import TestSet, build_testset
 from harness.errors import DataError
 from harness.metrics import metric_registry
 from harness.run import SystemResult, compare_systems, score_all, translate_all
-from harness.significance import MetricSignificance, SignificanceSettings
+from harness.significance import TEST_NAMES, MetricSignificance, SignificanceSettings
 from harness.significance import as_json as significance_json
 from harness.systems.file import FileOutputs
 from harness.textio import read_lines
@@ -193,11 +193,11 @@ def as_json(scored: ScoredFiles) -> dict[str, Any]:
         "empty_hypotheses": {r.system: r.n_empty for r in scored.results},
     }
     if scored.significance:
+        # per-system intervals and p-values are above; here what concerns all systems at once
+        blocks = {name: significance_json(sig) for name, sig in scored.significance.items()}
         doc["significance"] = {"settings": scored.settings.to_dict(), "signature": scored.settings.signature(),
-                               "metrics": {name: {"p_values": block["p_values"], "p_values_holm": block["p_values_holm"],
-                                                  "power": block["power"]}
-                                           for name, block in ((n, significance_json(s))
-                                                               for n, s in scored.significance.items())}}
+                               "metrics": {name: {key: block[key] for key in ("p_values", "p_values_holm", "power")}
+                                           for name, block in blocks.items()}}
     return doc
 
 
@@ -250,7 +250,7 @@ def as_text(scored: ScoredFiles, width: int | None) -> str:
 def _significance_footer(scored: ScoredFiles) -> list[str]:
     s = scored.settings
     lines = [s.signature(), ""]
-    test = "paired bootstrap resampling" if s.test == "bootstrap" else "paired approximate randomisation"
+    test = TEST_NAMES[s.test]
     lines.append(f"μ ± x: mean and half-width of the 95% bootstrap confidence interval ({s.resamples} resamples, "
                  f"seed {s.seed}).")
     if s.baseline is not None:

@@ -21,6 +21,7 @@ The seed is an explicit setting (recorded with the results), never read from the
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, fields
 from statistics import NormalDist
@@ -32,6 +33,8 @@ from harness.errors import ConfigError, UnknownNameError
 from harness.metrics.base import Metric
 
 TESTS = ("bootstrap", "ar", "none")
+#: how reports name the paired tests
+TEST_NAMES = {"bootstrap": "paired bootstrap resampling", "ar": "paired approximate randomisation"}
 CORRECTIONS = ("none", "holm")
 # Rows of the resample-count matrix scored per block: bounds memory at about 8 bytes x this many cells.
 _BLOCK_CELLS = 4_000_000
@@ -308,8 +311,9 @@ def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.nd
     if settings.baseline is not None and settings.baseline not in systems:
         raise UnknownNameError("baseline system", settings.baseline, list(systems))
     base = systems.index(settings.baseline) if settings.baseline is not None else None
+    every_pair = list(itertools.combinations(range(n_sys), 2))
     if settings.all_pairs:
-        pairs = [(a, b) for a in range(n_sys) for b in range(a + 1, n_sys)]
+        pairs = every_pair
     else:
         pairs = [(base, b) for b in range(n_sys) if b != base] if base is not None else []
 
@@ -339,8 +343,7 @@ def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.nd
     else:  # without every pair there is no ranking by significance
         ranges, clusters = [], []
     delta = settings.power_delta if settings.power_delta is not None else metric.meaningful_difference
-    power = power_estimate(resampled, [(a, b) for a in range(n_sys) for b in range(a + 1, n_sys)], n, delta,
-                           settings.alpha, settings.power)
+    power = power_estimate(resampled, every_pair, n, delta, settings.alpha, settings.power)
     return MetricSignificance(metric=metric.name, higher_is_better=metric.higher_is_better, systems=list(systems),
                               scores=scores, intervals=intervals, p_values=p, p_values_holm=p_holm,
                               baseline=settings.baseline, rank_ranges=ranges, clusters=clusters, power=power)

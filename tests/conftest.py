@@ -51,6 +51,19 @@ def tiny_models(tmp_path_factory, torch_single_thread):
     }
 
 
+def count_statistics_calls(monkeypatch, metric_class) -> list[int]:
+    """Record how many hypotheses each `metric_class.segment_statistics` call in this process computes."""
+    calls: list[int] = []
+    original = metric_class.segment_statistics
+
+    def counting(self, hyps, refs, srcs=None):
+        calls.append(len(hyps))
+        return original(self, hyps, refs, srcs)
+
+    monkeypatch.setattr(metric_class, "segment_statistics", counting)
+    return calls
+
+
 @pytest.fixture
 def results_env(tmp_path, monkeypatch):
     """Results and caches of runs under test go to a temporary folder."""

@@ -9,7 +9,7 @@ from harness.config import compose
 from harness.errors import ConfigError, HarnessError, UnknownNameError
 from harness.run import evaluate
 
-from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT
+from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT, count_statistics_calls
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +138,7 @@ def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
     from harness.metrics.sacrebleu_metrics import BLEU
 
     monkeypatch.setenv("MT_HARNESS_CACHE", str(tmp_path / "cache"))
-    calls = []
-    original = BLEU.segment_statistics
-
-    def counting(self, hyps, refs, srcs=None):
-        calls.append(len(hyps))
-        return original(self, hyps, refs, srcs)
-
-    monkeypatch.setattr(BLEU, "segment_statistics", counting)
+    calls = count_statistics_calls(monkeypatch, BLEU)
     base = ["system=[opus_2020_09_10,copy_source]", "metric=[bleu]", "workers=1"]  # counted in this process
     first = evaluate(compose(base), write=False)
     assert sum(calls) == 2 * 1012 + 52  # and copy-source on the 52 segments of the seed article

@@ -17,7 +17,7 @@ from harness.metrics.base import Metric
 from harness.statistics import compute_missing, plan
 from harness.textio import read_lines
 
-from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, count_statistics_calls
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +97,7 @@ def test_a_failing_metric_is_reported_and_the_others_complete(flores):
 
 
 def test_score_with_a_cache_dir_computes_nothing_the_second_time(tmp_path, monkeypatch, capsys):
-    calls = []
-    original = CHRF.segment_statistics
-
-    def counting(self, hyps, refs, srcs=None):
-        calls.append(len(hyps))
-        return original(self, hyps, refs, srcs)
-
-    monkeypatch.setattr(CHRF, "segment_statistics", counting)
+    calls = count_statistics_calls(monkeypatch, CHRF)
     argv = ["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "chrf", "--paired-bs",
             "--cache-dir", str(tmp_path), "-j", "1", "--format", "json"]
     assert main(argv) == 0

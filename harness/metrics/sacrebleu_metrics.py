@@ -31,6 +31,11 @@ def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
     return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
 
 
+def _ratio_dtype(summed: np.ndarray):
+    """float32 for float32 sums (sacreBLEU's bootstrap rounds these ratios so), else float64."""
+    return np.float32 if np.asarray(summed).dtype == np.float32 else np.float64
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray, dtype) -> np.ndarray:
     """numerator / denominator computed in `dtype` (float64 result), 0 where the denominator is 0."""
     safe = np.where(denominator != 0, denominator, 1)
@@ -110,7 +115,7 @@ class BLEU(_SacreBLEUMetric):
         n_orders = sb.max_ngram_order
         smooth = sb.smooth_method
         smooth_value = sb.smooth_value if sb.smooth_value is not None else sb.SMOOTH_DEFAULTS[smooth]
-        as_float32 = np.asarray(stats).dtype == np.float32
+        as_float32 = _ratio_dtype(stats) is np.float32
         stats = np.asarray(stats, dtype=np.float64)
         sys_len, ref_len = stats[..., 0], stats[..., 1]
         correct = stats[..., 2:2 + n_orders].copy()
@@ -169,7 +174,7 @@ class CHRF(_SacreBLEUMetric):
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         sb = self._sb
-        ratio_dtype = np.float32 if np.asarray(summed).dtype == np.float32 else np.float64
+        ratio_dtype = _ratio_dtype(summed)
         stats = np.asarray(summed, dtype=np.float64)
         factor = sb.beta ** 2
         eps = 1e-16
@@ -214,7 +219,7 @@ class TER(_SacreBLEUMetric):
                                   case_sensitive=case_sensitive))
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
-        ratio_dtype = np.float32 if np.asarray(summed).dtype == np.float32 else np.float64
+        ratio_dtype = _ratio_dtype(summed)
         stats = np.asarray(summed, dtype=np.float64)
         edits, ref_len = stats[..., 0], stats[..., 1]
         ratio = np.where(ref_len > 0, _ratio(edits, ref_len, ratio_dtype), np.where(edits > 0, 1.0, 0.0))
