@@ -114,11 +114,13 @@ def run_baseline(ckpt: Path, systems, srcs, refs, batch_size: int) -> Measuremen
 def run_harness(ckpt: Path, systems, testset, batch_size: int, cache_file: Path | None = None) -> Measurement:
     """The harness path of `mt-harness run`: score_all over the systems, statistics cache optional."""
     from harness.cache import Cache
-    from harness.metrics.comet import COMET
-    from harness.run import SystemResult, score_all
+    from harness.config import build_metric
+    from harness.run import score_all
+    from harness.run_result import SystemResult
 
     wall, cpu = time.perf_counter(), time.process_time()
-    metric = COMET(model=str(ckpt), batch_size=batch_size, device="cpu", progress_bar=False)
+    metric = build_metric("comet", {"model": str(ckpt), "batch_size": batch_size, "device": "cpu",
+                                    "progress_bar": False})
     results = [SystemResult(testset.name, name, ok=True, hypotheses=hyps) for name, hyps in systems.items()]
     cache = Cache(cache_file)
     # count like the baseline; a re-run with everything cached must not load the model at all

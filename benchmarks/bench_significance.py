@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import re
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -175,12 +175,12 @@ def resampling_step(ref_lines: list[str], systems: dict[str, list[str]], metric_
     import numpy as np
     from sacrebleu.significance import PairedTest
 
-    from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER
+    from harness.config import build_metric
     from harness.significance import SignificanceSettings, analyse
 
     names = list(systems)
     refs = [(r,) for r in ref_lines]
-    metrics = [{"bleu": BLEU, "chrf": CHRF, "ter": TER}[name]() for name in metric_names]
+    metrics = [build_metric(name) for name in metric_names]
     stats = {m.name: [m.segment_statistics(h, refs) for h in systems.values()] for m in metrics}
     scores = {m.name: [m.corpus_score(s).score for s in stats[m.name]] for m in metrics}
 

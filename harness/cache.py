@@ -1,8 +1,10 @@
-"""A persistent key -> JSON (or binary) value cache in one SQLite file, keyed by content hashes.
+"""A persistent key -> JSON (or binary) value cache in one SQLite file, keyed by content hashes, and the one
+place where its namespaces and keys are defined.
 
-Used for translations (system signature + source), metric statistics (metric signature + hypothesis +
-references) and neural-metric scores, so re-running an experiment recomputes only what changed, and an
-interrupted run resumes. SQLite makes it safe for several processes at once."""
+Used for translations (system signature + languages + source), metric statistics (metric signature +
+implementation tag + hypothesis + source + references) and file hashes, so re-running an experiment
+recomputes only what changed, and an interrupted run resumes. SQLite makes it safe for several processes
+at once."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 _CHUNK = 500  # SQLite's limit on bound parameters is 999 in old builds
+
+# Namespaces: one per kind of value. Bump a namespace's version when the shape of its values changes.
+TRANSLATIONS = "translations"              # value: hypothesis, or {"hyp": ..., "details": {...}}
+STATISTICS = "statistics"                  # value: one row of a metric's per-segment statistics
+SEGMENT_DETAILS = "segment_details"        # value: one segment's details (e.g. xCOMET error spans)
+STATISTICS_MATRIX = "statistics-matrix"    # value (blob): a whole system's statistics, np.save format
+FILE_SHA256 = "file_sha256"                # value: the sha256 of a file, by path, size and mtime
 
 
 def content_key(*parts: str) -> str:
@@ -25,6 +34,33 @@ def content_key(*parts: str) -> str:
 def signature_key(obj: Any) -> str:
     """A stable key for a JSON-serialisable signature (dict keys sorted)."""
     return content_key(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def translation_key(system_signature: Mapping[str, Any], src_lang: str, tgt_lang: str, source: str) -> str:
+    """Key of one translation: what the system is (its settings-only signature), the direction, the source."""
+    return content_key(signature_key(system_signature), src_lang, tgt_lang, source)
+
+
+def metric_key(signature: str, implementation: str) -> str:
+    """What identifies a metric's statistics: its public signature (settings and package versions) and the
+    tag of the harness code that extracts them, so a fix to that code never meets statistics it computed
+    before (the tag is not part of the public signature: the numbers must not change)."""
+    return content_key(signature, "implementation", implementation)
+
+
+def statistics_key(metric: str, hypothesis: str, source: str, references: Sequence[str]) -> str:
+    """Key of one segment's statistics under `metric_key(...)`; `source` is "" for metrics that do not read it."""
+    return content_key(metric, hypothesis, source, *references)
+
+
+def statistics_matrix_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
+    """Key of a whole system's statistics: every row's parts, each row's part count first (so the parts
+    cannot be regrouped into other rows)."""
+    return content_key(metric, "whole system", *(x for row in rows for x in (str(len(row)), *row)))
+
+
+def file_hash_key(resolved_path: str, size: int, mtime_ns: int) -> str:
+    return content_key("sha256", resolved_path, str(size), str(mtime_ns))
 
 
 class Cache:

@@ -1,5 +1,22 @@
 """Errors a user can act on. The CLI prints their message (no traceback) and exits with status 2."""
 
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The closest known names to `name`, formatted for an error message, or None."""
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    if name.lower() in lowered:
+        return repr(lowered[name.lower()])
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return " or ".join(repr(lowered[c]) for c in close)
+
 
 class HarnessError(Exception):
     """Base class: the message names the bad input and says how to fix it."""
@@ -13,8 +30,6 @@ class UnknownNameError(ConfigError):
     """A name (metric, system, test set, ...) is not one of the known ones."""
 
     def __init__(self, kind: str, name: str, known: list[str]):
-        from harness.registry import did_you_mean
-
         self.kind, self.name, self.known = kind, name, sorted(known)
         hint = did_you_mean(name, self.known)
         msg = f"unknown {kind} {name!r}."

@@ -52,6 +52,34 @@ def looks_like_local_path(name: str) -> bool:
             or Path(name).suffix in {".ckpt", ".bin", ".safetensors", ".pt"})
 
 
+def cached_hub_file(repo_id: str, filename: str) -> str | None:
+    """The local path of `filename` of a hub repository in the Hugging Face cache, or None (not cached, or
+    not a valid repository id)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, filename)
+    except ValueError:  # not a valid repository id: loading it will say so
+        return None
+    return found if isinstance(found, str) else None
+
+
+def hub_revision(repo_id: str, filename: str) -> str | None:
+    """The commit of a hub repository: the cached snapshot holding `filename` if any, else the hub's
+    (None when neither is known, e.g. offline and not cached)."""
+    cached = cached_hub_file(repo_id, filename)
+    if cached is not None:  # .../snapshots/<commit>/<filename>
+        return Path(cached).parents[len(Path(filename).parts) - 1].name
+    if hub_unreachable_reason():
+        return None
+    from huggingface_hub import HfApi
+
+    try:
+        return HfApi().model_info(repo_id).sha
+    except (OSError, ValueError):
+        return None
+
+
 def load_pretrained(load: Callable[..., T], name: str, *, what: str, config_key: str, **kwargs) -> T:
     """Call a `from_pretrained`-style `load(name, **kwargs)`: a local folder as is; a hub id from the local
     cache first and from the hub only if it is reachable.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import ConfigError
-from harness.registry import did_you_mean
+from harness.errors import ConfigError, did_you_mean
 
 # iso: (English name, NLLB/FLORES-200 code, mBART-50 code or None)
 _LANGUAGES: dict[str, tuple[str, str, str | None]] = {

@@ -1,14 +1,89 @@
-"""Leaderboards from a run's scores document (scores.json), so a saved run can be re-reported any time."""
+"""Rendering a run document (scores.json) for people: the Markdown leaderboard of `run` and the plain-text
+table of `score`. The pieces both show — score cells with intervals and p-values, rank ranges, the notes that
+explain them — are rendered here once, so the two never disagree. A saved run can be re-rendered any time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from harness.significance import TEST_NAMES
+TEST_NAMES = {"bootstrap": "paired bootstrap resampling", "ar": "paired approximate randomisation"}
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# ------------------------------------------------------------------------------------------ shared pieces
+
+def significance_blocks(doc: dict[str, Any], testset: str) -> dict[str, Any]:
+    """metric -> significance block of one test set ({} for runs without significance tests)."""
+    return (doc.get("significance") or {}).get("testsets", {}).get(testset, {})
+
+
+def rank_label(block: dict[str, Any] | None, system: str, fallback: int, dash: str = "–") -> str:
+    """`2` or `2–3` (Markdown) / `2-3` (plain text): the ranks consistent with the tests, else `fallback`."""
+    entry = (block or {}).get("systems", {}).get(system) or {}
+    if not entry.get("rank_range"):
+        return str(fallback)
+    lo, hi = entry["rank_range"]
+    return str(lo) if lo == hi else f"{lo}{dash}{hi}"
+
+
+def baseline_p_value(block: dict[str, Any] | None, system: str) -> float | None:
+    """The p-value of `system` against the block's baseline (None for the baseline itself, or untested)."""
+    if not block or not block.get("baseline") or system == block["baseline"]:
+        return None
+    return block["p_values"].get(block["baseline"], {}).get(system)
+
+
+def score_cell(score: float, block: dict[str, Any] | None, system: str, digits: int, alpha: float,
+               style: str = "markdown") -> str:
+    """One score with its interval and, against a baseline, its significance.
+
+    markdown: `27.31 ± 1.04 *`;  sacrebleu (plain text, as sacreBLEU prints it):
+    `27.31 (μ = 27.30 ± 1.04) p = 0.0010*`."""
+    text = f"{score:.{digits}f}"
+    entry = (block or {}).get("systems", {}).get(system)
+    if not entry:
+        return text
+    ci = entry.get("ci")
+    p = baseline_p_value(block, system)
+    if style == "sacrebleu":
+        if ci:
+            text += f" (μ = {ci['mean']:.{digits}f} ± {ci['half_width']:.{digits}f})"
+        if p is not None:
+            text += f" p = {p:.4f}" + ("*" if p < alpha else " ")
+        return text
+    if ci:
+        text += f" ± {ci['half_width']:.{digits}f}"
+    if p is not None and p < alpha:
+        text += " *"
+    return text
+
+
+def significance_notes(doc: dict[str, Any], blocks: dict[str, Any], segments: int, markdown: bool = True) -> list[str]:
+    """The lines under a table that say what ±, Rank, * and Power mean, with the settings behind them."""
+    settings = doc["significance"]["settings"]
+    test = TEST_NAMES.get(settings["test"], settings["test"])
+    alpha = settings["alpha"]
+    star = "\\*" if markdown else "*"
+    lines = [f"± is the 95% confidence interval ({settings['resamples']:,} bootstrap resamples, seed "
+             f"{settings['seed']})."]
+    rank_by = doc["rank_by"]
+    rank_block = blocks.get(rank_by)
+    if rank_block and len(rank_block["systems"]) > 1 \
+            and next(iter(rank_block["systems"].values()))["rank_range"]:
+        corrected = ", Holm-corrected" if settings["correction"] == "holm" else ""
+        lines.append(f"Rank: the ranks by {rank_by} consistent with {test} between every pair of systems "
+                     f"(p < {alpha}{corrected}); systems in one cluster cannot be told apart.")
+    baseline = next((b["baseline"] for b in blocks.values() if b.get("baseline")), None)
+    if baseline:
+        lines.append(f"{star} differs from the baseline {baseline} ({test}, p < {alpha}).")
+    power = (rank_block or {}).get("power")
+    if power:
+        lines.append(f"Power: detecting a {rank_by} difference of {power['delta']:g} between two systems "
+                     f"(α = {power['alpha']}, power {power['power']}) takes about {power['segments_needed']:,} "
+                     f"segments (median over {power['pairs']} pairs); with this test set's "
+                     f"{segments:,}, the smallest detectable difference is about "
+                     f"{power['detectable_difference']:.2f}.")
+    return lines
 
 
 def ranked(doc: dict[str, Any], testset: str) -> list[dict[str, Any]]:
@@ -21,65 +96,27 @@ def ranked(doc: dict[str, Any], testset: str) -> list[dict[str, Any]]:
     return ok + [r for r in rows if r not in ok]
 
 
-def _significance(doc: dict[str, Any], testset: str) -> dict[str, Any]:
-    """metric -> significance block of one test set ({} for runs without significance tests)."""
-    return (doc.get("significance") or {}).get("testsets", {}).get(testset, {})
+def _digits(doc: dict[str, Any], metric: str, default: int = 2) -> int:
+    return doc["metrics"][metric].get("display_digits", default)  # COMET-style 0..1 scores want 4
 
 
-def _rank_label(block: dict[str, Any] | None, system: str, fallback: int) -> str:
-    if not block or block["systems"][system]["rank_range"] is None:
-        return str(fallback)
-    lo, hi = block["systems"][system]["rank_range"]
-    return str(lo) if lo == hi else f"{lo}–{hi}"
+def _alpha(doc: dict[str, Any]) -> float:
+    return ((doc.get("significance") or {}).get("settings") or {}).get("alpha", 0.05)
 
 
-def _score_cell(score: float, block: dict[str, Any] | None, system: str, digits: int, alpha: float) -> str:
-    text = f"{score:.{digits}f}"
-    if not block:
-        return text
-    ci = block["systems"][system]["ci"]
-    if ci:
-        text += f" ± {ci['half_width']:.{digits}f}"
-    baseline = block.get("baseline")
-    if baseline and system != baseline:
-        p = block["p_values"].get(baseline, {}).get(system)
-        if p is not None and p < alpha:
-            text += " *"
-    return text
+# ------------------------------------------------------------------------------------------ Markdown leaderboard
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _significance_notes(doc: dict[str, Any], blocks: dict[str, Any], testset: dict[str, Any]) -> list[str]:
-    settings = doc["significance"]["settings"]
-    test = TEST_NAMES.get(settings["test"], settings["test"])
-    alpha = settings["alpha"]
-    lines = [f"± is the 95% confidence interval ({settings['resamples']:,} bootstrap resamples, seed "
-             f"{settings['seed']})."]
-    rank_block = blocks.get(doc["rank_by"])
-    if rank_block and len(rank_block["systems"]) > 1 \
-            and next(iter(rank_block["systems"].values()))["rank_range"]:
-        corrected = ", Holm-corrected" if settings["correction"] == "holm" else ""
-        lines.append(f"Rank: the ranks by {doc['rank_by']} consistent with {test} between every pair of systems "
-                     f"(p < {alpha}{corrected}); systems in one cluster cannot be told apart.")
-    baseline = next((b["baseline"] for b in blocks.values() if b.get("baseline")), None)
-    if baseline:
-        lines.append(f"\\* differs from the baseline {baseline} ({test}, p < {alpha}).")
-    power = (rank_block or {}).get("power")
-    if power:
-        lines.append(f"Power: detecting a {doc['rank_by']} difference of {power['delta']:g} between two systems "
-                     f"(α = {power['alpha']}, power {power['power']}) takes about {power['segments_needed']:,} "
-                     f"segments (median over {power['pairs']} pairs); with this test set's "
-                     f"{testset['segments']:,}, the smallest detectable difference is about "
-                     f"{power['detectable_difference']:.2f}.")
-    return lines
-
-
-def leaderboard_markdown(doc: dict[str, Any], digits: int = 2) -> str:
+def leaderboard_markdown(doc: dict[str, Any]) -> str:
     metrics = [m for m in doc["metrics"] if m not in doc.get("metric_errors", {})]
-    alpha = ((doc.get("significance") or {}).get("settings") or {}).get("alpha", 0.05)
+    alpha = _alpha(doc)
     lines = [f"# Leaderboard: {doc['experiment']}", ""]
     footnotes: list[str] = []
     for name, ts in doc["testsets"].items():
-        blocks = _significance(doc, name)
+        blocks = significance_blocks(doc, name)
         rank_block = blocks.get(doc["rank_by"])
         with_clusters = bool(rank_block) and rank_block["systems"] and \
             next(iter(rank_block["systems"].values()))["cluster"] is not None
@@ -96,15 +133,13 @@ def leaderboard_markdown(doc: dict[str, Any], digits: int = 2) -> str:
             system = r["system"]
             if r["status"] == "ok":
                 rank += 1
-                cells = [_rank_label(rank_block, system, rank)]
+                cells = [rank_label(rank_block, system, rank)]
                 if with_clusters:
                     cells.append(str(rank_block["systems"][system]["cluster"]))
                 cells.append(_cell(system))
                 for m in metrics:
                     s = r["scores"].get(m)
-                    shown = doc["metrics"][m].get("display_digits", digits)  # COMET-style 0..1 scores want 4
-                    block = blocks.get(m) if s and system in blocks.get(m, {}).get("systems", {}) else None
-                    cells.append(_score_cell(s["score"], block, system, shown, alpha) if s else "–")
+                    cells.append(score_cell(s["score"], blocks.get(m), system, _digits(doc, m), alpha) if s else "–")
                     if s:
                         signatures.setdefault(m, s["signature"])
                 if r["empty_hypotheses"]:
@@ -118,7 +153,7 @@ def leaderboard_markdown(doc: dict[str, Any], digits: int = 2) -> str:
             lines.append("| " + " | ".join(cells + ["; ".join(notes)]) + " |")
         lines += ["", f"Ranked by {doc['rank_by']}. Test set: `{ts['signature']}`", ""]
         if blocks:
-            lines += _significance_notes(doc, blocks, ts) + [""]
+            lines += significance_notes(doc, blocks, ts["segments"]) + [""]
         if signatures:
             if blocks:
                 signatures["significance"] = doc["significance"]["signature"]
@@ -131,3 +166,53 @@ def leaderboard_markdown(doc: dict[str, Any], digits: int = 2) -> str:
     for metric, err in doc.get("metric_errors", {}).items():
         lines += [f"Metric {metric} was not computed: {err}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# ------------------------------------------------------------------------------------------ `score` plain text
+
+def score_text(doc: dict[str, Any], width: int | None = None, baseline_label: bool = True) -> str:
+    """`mt-harness score`'s output for one test set, sacreBLEU style: `signature = score details` lines for
+    one system without tests, else a table of systems x metrics (cells as sacreBLEU's paired tests print
+    them), the signatures and the significance notes. `width` overrides each metric's digits."""
+    testset = next(iter(doc["testsets"]))
+    results = [r for r in doc["results"] if r["testset"] == testset]
+    metrics = [m for m in doc["metrics"] if m not in doc.get("metric_errors", {})]
+    blocks = significance_blocks(doc, testset)
+    alpha = _alpha(doc)
+    lines: list[str] = []
+
+    def digits(m: str) -> int:
+        return _digits(doc, m) if width is None else width
+
+    if len(results) == 1 and not blocks:
+        for m in metrics:
+            s = results[0]["scores"][m]
+            lines.append(f"{s['signature']} = {s['score']:.{digits(m)}f} {s['details']}".rstrip())
+    else:
+        baseline = next((b["baseline"] for b in blocks.values() if b.get("baseline")), None)
+        table = [["System"] + metrics]
+        for r in results:
+            label = f"Baseline: {r['system']}" if baseline_label and r["system"] == baseline else r["system"]
+            table.append([label] + [score_cell(r["scores"][m]["score"], blocks.get(m), r["system"], digits(m), alpha,
+                                               style="sacrebleu") for m in metrics])
+        widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+        for row in table:
+            lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])])
+                         .rstrip())
+        lines.append("")
+        lines += [results[0]["scores"][m]["signature"] for m in metrics]
+        if blocks:
+            lines += [doc["significance"]["signature"], ""]
+            lines += significance_notes(doc, blocks, doc["testsets"][testset]["segments"], markdown=False)
+            first = next(iter(blocks.values()))
+            if next(iter(first["systems"].values()))["rank_range"]:
+                lines.append("")
+                for m, block in blocks.items():
+                    order = sorted(block["systems"], key=lambda s: block["systems"][s]["cluster"])
+                    lines.append(f"  {m}: " + "; ".join(
+                        f"{s} rank {rank_label(block, s, 0, dash='-')} cluster {block['systems'][s]['cluster']}"
+                        for s in order))
+    for r in results:
+        if r["empty_hypotheses"]:
+            lines.append(f"note: {r['system']} has {r['empty_hypotheses']} empty hypotheses (scored as empty)")
+    return "\n".join(lines)

@@ -1,11 +1,12 @@
-"""Writing a run to results/<experiment>/<timestamp>/ (atomic writes) and reading it back.
+"""The run document (scores.json) and the results folder: `run_document(run)` is the one JSON shape for a
+run's facts — `mt-harness score --format json` prints it too — and `write_results` writes the folder
+(atomic writes):
 
-    config.yaml          the resolved config
-    hyps/<testset>/<system>.txt   one hypothesis per line
-    segments.jsonl       segment-level scores, one line per (test set, system, segment)
-    scores.json          corpus scores, signatures, significance (intervals, p-values, clusters, power),
-                         package versions, git commit, time
-    leaderboard.md       the Markdown leaderboard
+    config.yaml                      the resolved config
+    hyps/<testset>/<system>.txt      one hypothesis per line
+    segments.jsonl                   segment-level scores, one line per (test set, system, segment)
+    scores.json                      the run document: corpus scores, signatures, significance, provenance
+    leaderboard.md                   the Markdown leaderboard
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.config import project_root
 from harness.provenance import git_state, package_versions
+from harness.run_result import RunResult
 from harness.textio import read_text, write_json, write_jsonl, write_lines, write_text
 
-SCHEMA_VERSION = 2  # 2: adds "significance"
+SCHEMA_VERSION = 3  # 2: adds "significance"; 3: per-result "translation" facts and "translation_details" counts
 
 
 def safe_filename(name: str) -> str:
@@ -34,7 +34,32 @@ def hypotheses_path(testset: str, system: str) -> str:
     return f"hyps/{safe_filename(testset)}/{safe_filename(system)}.txt"
 
 
-def scores_document(run) -> dict[str, Any]:
+def significance_document(run: RunResult) -> dict[str, Any]:
+    """Settings (seed, resamples, ...), their signature, and per test set and metric: every system's 95%
+    interval, rank range and cluster, the pairwise p-values (raw and Holm-adjusted) and the power estimate."""
+    from harness.significance import as_json
+
+    settings = run.significance_settings
+    return {"settings": settings.to_dict(), "signature": settings.signature(),
+            "testsets": {ts: {metric: as_json(result) for metric, result in by_metric.items()}
+                         for ts, by_metric in run.significance.items()}}
+
+
+def _result_entry(r) -> dict[str, Any]:
+    entry = {"testset": r.testset, "system": r.system, "status": "ok" if r.ok else "not run", "reason": r.reason,
+             "empty_hypotheses": r.n_empty, "cached_translations": r.translation.cached,
+             "translation": r.translation.as_dict(),
+             "hypotheses_file": hypotheses_path(r.testset, r.system) if r.ok else None,
+             "scores": {m: {"score": s.score, "signature": s.signature, "details": s.details}
+                        for m, s in r.scores.items()}}
+    if r.translation_details:  # e.g. LLM answers: how many needed cleaning
+        entry["translation_details"] = {
+            "segments": sum(d is not None for d in r.translation_details),
+            "cleaned": sum(bool(d and d.get("cleaning")) for d in r.translation_details)}
+    return entry
+
+
+def run_document(run: RunResult) -> dict[str, Any]:
     """Everything about a run except segment-level data, as written to scores.json."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -51,33 +76,14 @@ def scores_document(run) -> dict[str, Any]:
         "systems": {name: {"signature": s.signature(), "runtime": s.runtime_info()} for name, s in run.systems.items()},
         "metrics": {m.name: {"higher_is_better": m.higher_is_better, "class": type(m).__name__,
                              "display_digits": m.display_digits, "runtime": m.runtime_info()} for m in run.metrics},
-        "results": [
-            {"testset": r.testset, "system": r.system, "status": "ok" if r.ok else "not run", "reason": r.reason,
-             "empty_hypotheses": r.n_empty, "cached_translations": r.cached_translations,
-             "translate_seconds": round(r.translate_seconds, 3),
-             "hypotheses_file": hypotheses_path(r.testset, r.system) if r.ok else None,
-             "scores": {m: {"score": s.score, "signature": s.signature, "details": s.details}
-                        for m, s in r.scores.items()}}
-            for r in run.results
-        ],
+        "results": [_result_entry(r) for r in run.results],
         "not_applicable": [{"testset": t, "system": s, "reason": why} for t, s, why in run.not_applicable],
         "metric_errors": run.metric_errors,
         "significance": significance_document(run),
     }
 
 
-def significance_document(run) -> dict[str, Any]:
-    """Settings (seed, resamples, ...), their signature, and per test set and metric: every system's 95%
-    interval, rank range and cluster, the pairwise p-values (raw and Holm-adjusted) and the power estimate."""
-    from harness.significance import as_json
-
-    settings = run.significance_settings
-    return {"settings": settings.to_dict(), "signature": settings.signature(),
-            "testsets": {ts: {metric: as_json(result) for metric, result in by_metric.items()}
-                         for ts, by_metric in run.significance.items()}}
-
-
-def segment_rows(run):
+def segment_rows(run: RunResult):
     for r in run.results:
         if not r.ok:
             continue
@@ -87,6 +93,8 @@ def segment_rows(run):
                    "scores": {m: float(v[i]) for m, v in r.segment_scores.items()}}
             if r.segment_details:  # e.g. xCOMET's error spans, by metric name
                 row["details"] = {m: d[i] for m, d in r.segment_details.items()}
+            if r.translation_details and r.translation_details[i] is not None:  # e.g. an LLM's raw answer
+                row["translation"] = r.translation_details[i]
             yield row
 
 
@@ -102,7 +110,10 @@ def _update_latest_link(output_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_results(run, resolved_config: dict[str, Any]) -> None:
+def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, Any]:
+    """Write the results folder of `run` (to `run.output_dir`); returns the run document (scores.json)."""
+    import yaml
+
     from harness.report import leaderboard_markdown
 
     out: Path = run.output_dir
@@ -112,10 +123,11 @@ def write_results(run, resolved_config: dict[str, Any]) -> None:
         if r.ok:
             write_lines(out / hypotheses_path(r.testset, r.system), r.hypotheses)
     write_jsonl(out / "segments.jsonl", segment_rows(run))
-    doc = scores_document(run)
+    doc = run_document(run)
     write_json(out / "scores.json", doc)
     write_text(out / "leaderboard.md", leaderboard_markdown(doc))
     _update_latest_link(out)
+    return doc
 
 
 def load_scores(run_dir: str | Path) -> dict[str, Any]:

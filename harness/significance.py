@@ -33,8 +33,6 @@ from harness.errors import ConfigError, UnknownNameError
 from harness.metrics.base import Metric
 
 TESTS = ("bootstrap", "ar", "none")
-#: how reports name the paired tests
-TEST_NAMES = {"bootstrap": "paired bootstrap resampling", "ar": "paired approximate randomisation"}
 CORRECTIONS = ("none", "holm")
 # Rows of the resample-count matrix scored per block: bounds memory at about 8 bytes x this many cells.
 _BLOCK_CELLS = 4_000_000

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# Never read or write the checkout's own .cache/ and results/: a warm cache there could hide a broken metric.
+# One temporary cache and results folder for the whole session (tests that need their own set these again).
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="mt-harness-tests-"))
+os.environ["MT_HARNESS_CACHE"] = str(_SESSION_DIR / "cache")
+os.environ["MT_HARNESS_RESULTS"] = str(_SESSION_DIR / "results")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -27,6 +34,10 @@ PUBLISHED = {
     "vie-eng_opus-2020-09-10": {"BLEU": 25.34, "chrF2": 52.71, "chrF2++": 50.66},
     "vie-eng_opus+bt-2021-04-30": {"BLEU": 27.31, "chrF2": 54.88, "chrF2++": 52.87},
 }
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,12 @@ hand-made alignment, bad input, the reviewed-file comparison and the reproducibi
 import json
 
 import pytest
+from conftest import FLORES_REF, ROOT
 
 from harness.align.dp import Bead, align
 from harness.align.pipeline import align_documents
 from harness.align.segment import document_from_text, read_document
 from harness.cli import main
-
-from conftest import FLORES_REF, ROOT
 
 SEED = ROOT / "data" / "seed-article"
 SEED_COMMAND = ["align", "data/seed-article/vi.original.txt", "data/seed-article/en.published.txt",

@@ -4,10 +4,10 @@ Thresholds: on seeds 0-3 the aligner scores precision 0.940-0.960 and recall 0.8
 figure in the README: 0.960 / 0.923); the thresholds sit two points below the lowest, so a change that
 breaks one signal (lengths, anchors, paragraph structure) fails here while noise between seeds does not."""
 
+from conftest import FLORES_REF, FLORES_SRC
+
 from harness.align.synthetic import evaluate, synthetic_pairs
 from harness.textio import read_lines
-
-from conftest import FLORES_REF, FLORES_SRC
 
 
 def test_synthetic_flores_documents_are_aligned_with_high_precision_and_recall():

@@ -5,12 +5,11 @@ import random
 import numpy as np
 import pytest
 import sacrebleu
-
-from harness.metrics.chrf_fast import FastCHRF, _PreparedReferences
-from harness.metrics.sacrebleu_metrics import CHRF as HarnessCHRF
-from harness.textio import read_lines
-
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
+
+from harness.config import build_metric
+from harness.metrics.chrf_fast import FastCHRF, _PreparedReferences
+from harness.textio import read_lines
 
 OPTION_NAMES = ("char_order", "word_order", "beta", "lowercase", "whitespace", "eps_smoothing")
 
@@ -67,15 +66,15 @@ def test_flores_two_references_choose_as_sacrebleu(flores):
 
 
 def test_through_the_harness_metric(flores):
-    """The harness assigns `_ref_cache` and calls `_extract_corpus_statistics(hyps, None)`."""
+    """The harness' chrF++ (built from its config) assigns `_ref_cache` and calls `_extract_corpus_statistics(hyps,
+    None)`: the statistics are sacreBLEU's own CHRF's, for two systems sharing one prepared reference set."""
     refs = [(r,) for r in flores["eng"][:300]]
-    plain = HarnessCHRF(word_order=2)
-    fast = HarnessCHRF(word_order=2)
-    fast._sb = FastCHRF(word_order=2)
+    harness_chrf = build_metric("chrf++")
     for system in ("opus", "opus+bt"):
         hyps = flores[system][:300]
-        np.testing.assert_array_equal(fast.segment_statistics(hyps, refs), plain.segment_statistics(hyps, refs))
-    assert isinstance(fast._sb._ref_cache, _PreparedReferences)
+        expected = sacrebleu.CHRF(word_order=2)._extract_corpus_statistics(hyps, [[r for (r,) in refs]])
+        np.testing.assert_array_equal(harness_chrf.segment_statistics(hyps, refs), np.array(expected, dtype=float))
+    assert isinstance(harness_chrf._sb, FastCHRF) and isinstance(harness_chrf._sb._ref_cache, _PreparedReferences)
 
 
 def test_sacrebleu_api_and_signature(flores):

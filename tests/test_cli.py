@@ -4,11 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT
 
 from harness.cli import main
-
-from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT
 
 
 def _cli(*args, env=None):
@@ -19,9 +17,10 @@ def _cli(*args, env=None):
 def test_score_json_gives_published_figures_with_signatures(capsys):
     assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "bleu", "chrf",
                  "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)  # the run document, as in scores.json
+    assert doc["testsets"]["score"]["segments"] == 1012
     for path, system in [(OPUS_2020, "vie-eng_opus-2020-09-10"), (OPUS_BT, "vie-eng_opus+bt-2021-04-30")]:
-        scores = doc["systems"][str(path)]
+        scores = next(r["scores"] for r in doc["results"] if r["system"] == str(path))
         assert round(scores["BLEU"]["score"], 2) == PUBLISHED[system]["BLEU"]
         assert round(scores["chrF2"]["score"], 2) == PUBLISHED[system]["chrF2"]
         assert scores["BLEU"]["signature"].startswith("BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|")
@@ -78,7 +77,7 @@ def test_help_and_score_import_neither_torch_nor_comet():
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main(['--help'])\n    except SystemExit: pass\n"
             f"    main(['score', '-r', {str(FLORES_REF)!r}, {str(OPUS_2020)!r}, '-m', 'bleu', 'ter'])\n"
-            "print(sorted(m for m in ('torch', 'transformers', 'comet', 'hydra') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'transformers', 'comet', 'datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 

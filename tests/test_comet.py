@@ -10,17 +10,18 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from harness.cache import Cache
-from harness.config import compose
+from harness.config import build_metric, compose
 from harness.data import build_testset
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError
-from harness.metrics.comet import COMET, file_sha256, token_ids
-from harness.run import SystemResult, evaluate, score_all
-from harness.statistics import segment_statistics_and_details
+from harness.metric_statistics import segment_statistics_and_details
+from harness.metrics.comet import COMET, token_ids
+from harness.metrics.comet_checkpoint import file_sha256
+from harness.run import evaluate, score_all
+from harness.run_result import SystemResult
 from harness.testing.tiny_models import CORPUS
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,9 @@ def triples(hyps, refs=REFS, srcs=SRCS):
 
 
 def metric(ckpt, **kw):
-    return COMET(model=str(ckpt), batch_size=kw.pop("batch_size", 4), progress_bar=False, **kw)
+    """A COMET metric built from configs/metric/comet.yaml (as runs build it) on a local checkpoint."""
+    return build_metric("comet", {"model": str(ckpt), "batch_size": kw.pop("batch_size", 4), "progress_bar": False,
+                                  **kw})
 
 
 # ------------------------------------------------------------------------------------- scores and reuse
@@ -141,7 +144,7 @@ def test_checkpoint_and_setting_mismatches_are_config_errors(ckpts):
     with pytest.raises(ConfigError, match="no word-level outputs.*error_spans=false"):
         metric(ckpts["regression"], error_spans=True).segment_statistics(SRCS, refs, SRCS)
     with pytest.raises(ConfigError, match="precision"):
-        COMET(precision="half")
+        build_metric("comet", {"precision": "half"})
 
 
 # ---------------------------------------------------------------------------------------------- truncation
@@ -245,7 +248,7 @@ def test_legacy_checkpoint_names_are_pinned_by_content(ckpts, tmp_path, monkeypa
 
 
 def test_unreachable_hub_names_the_checkpoint_and_the_fix():
-    m = COMET(model="Unbabel/wmt22-comet-da")
+    m = build_metric("comet")  # the hub id in the config, neither cached nor reachable
     assert "@unresolved|" in m.signature()  # neither cached nor reachable: nothing to pin yet
     with pytest.raises(ModelUnavailableError) as e:
         m.segment_statistics(["Hello."], [("Hi.",)], ["Chào."])
@@ -279,15 +282,15 @@ def test_encoder_missing_offline_is_explained_and_a_local_copy_fixes_it(ckpts, t
 
 def test_bad_local_paths_say_what_is_wrong(tmp_path):
     with pytest.raises(ModelUnavailableError, match="does not exist"):
-        COMET(model=str(tmp_path / "nope")).segment_statistics(["a"], [("b",)], ["c"])
+        metric(tmp_path / "nope").segment_statistics(["a"], [("b",)], ["c"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelUnavailableError, match="has no checkpoints/model.ckpt"):
-        COMET(model=str(tmp_path / "empty")).signature()
+        metric(tmp_path / "empty").signature()
 
 
 def test_building_and_signing_imports_neither_torch_nor_comet(tmp_path):
-    code = ("import sys; from harness.config import compose; from harness.run import _instantiate_all; "
-            "ms = _instantiate_all(compose(['metric=[comet,cometkiwi,xcomet]']).metrics, 'metric'); "
+    code = ("import sys; from harness.config import compose; from harness.config import instantiate_group; "
+            "ms = instantiate_group(compose(['metric=[comet,cometkiwi,xcomet]']).metrics, 'metric'); "
             "print([m.signature() for m in ms.values()] and "
             "sorted(x for x in ('torch', 'transformers', 'comet') if x in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
@@ -422,7 +425,7 @@ def test_score_command_with_comet_model(ckpts, tmp_path, capsys):
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert main(["score", "-s", str(src), "-r", str(ref), str(hyp), "-m", "comet", "bleu",
                  "--comet-model", str(ckpts["regression"]), "--comet-batch-size", "4", "--format", "json"]) == 0
-    scores = json.loads(capsys.readouterr().out)["systems"][str(hyp)]
+    scores = json.loads(capsys.readouterr().out)["results"][0]["scores"]
     expected = predict(ckpts["regression"], triples(SYSTEMS["lower"])).scores
     assert scores["COMET"]["score"] == pytest.approx(np.mean(expected), abs=1e-6)
     assert scores["COMET"]["signature"].startswith("COMET|model:regression@sha256:") and "BLEU" in scores
@@ -437,6 +440,25 @@ def test_score_command_with_comet_model(ckpts, tmp_path, capsys):
     assert main(["score", "-s", str(src), "-r", str(ref), str(hyp), "-m", "comet",
                  "--comet-model", str(tmp_path / "nope")]) == 2
     assert "Set `--comet-model` to an existing folder" in capsys.readouterr().err
+    # one --comet-model cannot serve two COMET metrics (they need different checkpoints): each gets its own -O
+    assert main(["score", "-s", str(src), "-r", str(ref), str(hyp), "-m", "cometkiwi", "xcomet",
+                 "--comet-model", str(ckpts["regression"])]) == 2
+    assert "-O cometkiwi.model=... -O xcomet.model=..." in capsys.readouterr().err
+
+
+def test_score_command_reaches_the_cache_dir_of_comet(ckpts, tmp_path, capsys):
+    """--cache-dir also keeps the checkpoint's content hashes, so a second `score` call does not hash it again."""
+    from harness.cache import FILE_SHA256
+    from harness.cli import main
+
+    src, ref, hyp = tmp_path / "src.txt", tmp_path / "ref.txt", tmp_path / "hyp.txt"
+    for path, lines in ((src, SRCS), (ref, REFS), (hyp, SYSTEMS["lower"])):
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["score", "-s", str(src), "-r", str(ref), str(hyp), "-m", "comet", "--comet-model",
+                 str(ckpts["regression"]), "--cache-dir", str(tmp_path / "cache")]) == 0
+    cache = Cache(tmp_path / "cache" / "cache.sqlite")
+    assert cache.count(FILE_SHA256) == 2  # hparams.yaml and model.ckpt
+    cache.close()
 
 
 def test_benchmark_quick_run_checks_scores_and_passes(capsys):

@@ -5,11 +5,9 @@ import json
 import re
 
 import pytest
-
-from harness.config import compose, config_dir, group_options
-from harness.run import _instantiate_all
-
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020
+
+from harness.config import compose, config_dir, group_options, instantiate_group
 
 PLURAL = {"testset": "testsets", "system": "systems", "metric": "metrics"}
 
@@ -57,7 +55,7 @@ def test_every_group_config_composes_and_instantiates(group, name, tmp_path):
         assert (group, name) in required, f"configs/{group}/{name}.yaml has ??? fields: add test values here"
     overrides = [f"{group}=[{name}]"] + required.get((group, name), [])
     cfg = compose(overrides)
-    built = _instantiate_all(cfg[PLURAL[group]], group)
+    built = instantiate_group(cfg[PLURAL[group]], group)
     assert list(built) == [name]
     obj = built[name]
     if group == "testset":
@@ -72,7 +70,7 @@ def test_every_group_config_composes_and_instantiates(group, name, tmp_path):
 def test_default_and_experiment_configs_compose_and_instantiate(experiment):
     cfg = compose([f"experiment={experiment}"] if experiment else [])
     for group, plural in PLURAL.items():
-        assert _instantiate_all(cfg[plural], group)
+        assert instantiate_group(cfg[plural], group)
 
 
 def test_default_experiment_matches_the_documented_one():

@@ -2,11 +2,10 @@ import json
 import unicodedata
 
 import pytest
+from conftest import FLORES_REF, FLORES_SRC
 
 from harness.data import build_testset, load_hf_dataset, load_jsonl, load_parallel, load_tsv
 from harness.errors import DataError, ModelUnavailableError
-
-from conftest import FLORES_REF, FLORES_SRC
 
 
 def test_flores_parallel_files():

@@ -28,7 +28,7 @@ def testset():
 def test_language_codes_per_family(tiny_models, testset, family, src_token, tgt_token):
     system = HFSeq2Seq(family, str(tiny_models[family]), num_beams=1, max_new_tokens=4)
     system._load()
-    assert system.family == family
+    assert system.runtime_info()["family"] == family and system.family == "auto"  # detected, not configured
     kwargs = system._language_kwargs(testset)
     tok = system._tokenizer
     if tgt_token is None:
@@ -100,18 +100,18 @@ def test_translation_cache_skips_the_model_on_a_second_run(tiny_models, tmp_path
     overrides = ["testset=[jsonl]", "system=[hf_seq2seq]", "metric=[bleu]", f"testsets.jsonl.path={_jsonl(tmp_path)}",
                  f"systems.hf_seq2seq.model={tiny_models['marian']}", "systems.hf_seq2seq.max_new_tokens=6"]
     first = evaluate(compose(overrides), write=False).get("jsonl", "hf-seq2seq")
-    assert first.cached_translations == 0
+    assert first.translation.cached == 0
 
     def boom(self, testset):
         raise AssertionError("the model was called although every translation is cached")
 
     monkeypatch.setattr(HFSeq2Seq, "translate", boom)
     second = evaluate(compose(overrides), write=False).get("jsonl", "hf-seq2seq")
-    assert second.cached_translations == 6 and second.hypotheses == first.hypotheses
+    assert second.translation.cached == 6 and second.hypotheses == first.hypotheses
     # a different decoding setting is a different signature: nothing cached
     monkeypatch.undo()
     third = evaluate(compose(overrides + ["systems.hf_seq2seq.num_beams=1"]), write=False).get("jsonl", "hf-seq2seq")
-    assert third.cached_translations == 0
+    assert third.translation.cached == 0
 
 
 def test_hub_model_offline_error_names_model_and_config_key(testset):

@@ -4,12 +4,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT, count_statistics_calls
 
-from harness.config import compose
+from harness.config import build_metric, compose
 from harness.errors import ConfigError, HarnessError, UnknownNameError
 from harness.run import evaluate
-
-from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT, count_statistics_calls
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +110,9 @@ def test_empty_hypotheses_are_scored_counted_and_reported(tmp_path, results_env)
 def test_rank_by_lower_is_better_metric(results_env):
     run = evaluate(compose(["experiment=files_only", "metric=[bleu,ter]", "rank_by=TER"]), write=False)
     from harness.report import ranked
-    from harness.results import scores_document
+    from harness.results import run_document
 
-    order = [r["system"] for r in ranked(scores_document(run), "flores200_devtest")]
+    order = [r["system"] for r in ranked(run_document(run), "flores200_devtest")]
     assert order == ["vie-eng_opus+bt-2021-04-30", "vie-eng_opus-2020-09-10", "copy-source"]
 
 
@@ -159,29 +158,30 @@ def test_statistics_cache_computes_only_what_is_new(tmp_path, monkeypatch):
 
 
 def test_interrupted_statistics_resume_from_the_last_stored_chunk(tmp_path):
+    from conftest import FLORES_REF, FLORES_SRC
+
     from harness.cache import Cache
     from harness.data import load_parallel
-    from harness.metrics.sacrebleu_metrics import CHRF
-    from harness.statistics import segment_statistics
-
-    from conftest import FLORES_REF, FLORES_SRC
+    from harness.metric_statistics import segment_statistics
 
     ts = load_parallel("flores", FLORES_SRC, FLORES_REF)
     hyps = OPUS_2020.read_text(encoding="utf-8").split("\n")[:1012]
     cache = Cache(tmp_path / "c.sqlite")
 
-    class Flaky(CHRF):
-        calls = 0
+    flaky = build_metric("chrf")
+    calls = []
+    compute = flaky.segment_statistics
 
-        def segment_statistics(self, hyps, refs, srcs=None):
-            Flaky.calls += 1
-            if Flaky.calls == 3:
-                raise KeyboardInterrupt
-            return super().segment_statistics(hyps, refs, srcs)
+    def interrupted_on_the_third_chunk(hyps, refs, srcs=None):
+        calls.append(len(hyps))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return compute(hyps, refs, srcs)
 
+    flaky.segment_statistics = interrupted_on_the_third_chunk
     with pytest.raises(KeyboardInterrupt):
-        segment_statistics(Flaky(), ts, hyps, cache, chunk_size=300)
+        segment_statistics(flaky, ts, hyps, cache, chunk_size=300)
     assert cache.count("statistics") == 600
-    stats, computed = segment_statistics(CHRF(), ts, hyps, cache, chunk_size=300)
+    stats, computed = segment_statistics(build_metric("chrf"), ts, hyps, cache, chunk_size=300)
     assert computed == 1012 - 600
-    assert (stats == CHRF().segment_statistics(hyps, ts.references)).all()
+    assert (stats == build_metric("chrf").segment_statistics(hyps, ts.references)).all()

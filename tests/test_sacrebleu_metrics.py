@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 import sacrebleu
-
-from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER, reference_streams
-from harness.textio import read_lines
-
 from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED
+
+from harness.config import build_metric
+from harness.metrics.sacrebleu_metrics import reference_streams
+from harness.textio import read_lines
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def flores():
     return refs, {"vie-eng_opus-2020-09-10": read_lines(OPUS_2020), "vie-eng_opus+bt-2021-04-30": read_lines(OPUS_BT)}
 
 
-@pytest.mark.parametrize("metric", [BLEU(), CHRF(), CHRF(word_order=2)], ids=["BLEU", "chrF2", "chrF2++"])
+@pytest.mark.parametrize("metric", [build_metric("bleu"), build_metric("chrf"), build_metric("chrf++")], ids=["BLEU", "chrF2", "chrF2++"])
 def test_published_opus_mt_figures(flores, metric):
     refs, systems = flores
     for system, hyps in systems.items():
@@ -24,20 +24,22 @@ def test_published_opus_mt_figures(flores, metric):
 
 def test_signatures_are_sacrebleus():
     v = sacrebleu.__version__
-    assert BLEU().signature() == f"BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{v}"
-    assert CHRF().signature() == f"chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:{v}"
-    assert CHRF(word_order=2).signature(num_refs=2) == f"chrF2++|nrefs:2|case:mixed|eff:yes|nc:6|nw:2|space:no|version:{v}"
-    assert TER().signature(-1) == f"TER|nrefs:var|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:{v}"
+    assert build_metric("bleu").signature() == f"BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:{v}"
+    assert build_metric("chrf").signature() == f"chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:{v}"
+    assert build_metric("chrf++").signature(num_refs=2) == f"chrF2++|nrefs:2|case:mixed|eff:yes|nc:6|nw:2|space:no|version:{v}"
+    assert build_metric("ter").signature(-1) == f"TER|nrefs:var|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:{v}"
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    (BLEU(), sacrebleu.BLEU()),
-    (BLEU(tokenize="intl", lowercase=True), sacrebleu.BLEU(tokenize="intl", lowercase=True)),
-    (CHRF(), sacrebleu.CHRF()),
-    (CHRF(word_order=2), sacrebleu.CHRF(word_order=2)),
-    (TER(), sacrebleu.TER()),
+@pytest.mark.parametrize("config, options, theirs", [
+    ("bleu", {}, sacrebleu.BLEU()),
+    ("bleu", {"tokenize": "intl", "lowercase": True}, sacrebleu.BLEU(tokenize="intl", lowercase=True)),
+    ("chrf", {}, sacrebleu.CHRF()),
+    ("chrf++", {}, sacrebleu.CHRF(word_order=2)),
+    ("ter", {}, sacrebleu.TER()),
 ], ids=["bleu", "bleu-intl-lc", "chrf", "chrf++", "ter"])
-def test_corpus_scores_identical_to_sacrebleu_api(flores, ours, theirs):
+def test_corpus_scores_identical_to_sacrebleu_api(flores, config, options, theirs):
+    """The config defaults are sacreBLEU's defaults: the same numbers as sacreBLEU's own objects."""
+    ours = build_metric(config, options)
     refs, systems = flores
     hyps = systems["vie-eng_opus-2020-09-10"][:300]
     expected = theirs.corpus_score(hyps, [[r[0] for r in refs[:300]]]).score
@@ -49,8 +51,8 @@ def test_multiple_and_variable_references_match_sacrebleu():
     refs = [("the cat is on the mat", "a cat sat on the mat"), ("the dog barked",), ("hello", "hi there")]
     streams = reference_streams(refs)
     assert streams[1] == ["a cat sat on the mat", None, "hi there"]
-    for ours, theirs in [(BLEU(), sacrebleu.BLEU()), (CHRF(word_order=2), sacrebleu.CHRF(word_order=2)),
-                         (TER(), sacrebleu.TER())]:
+    for ours, theirs in [(build_metric("bleu"), sacrebleu.BLEU()), (build_metric("chrf++"), sacrebleu.CHRF(word_order=2)),
+                         (build_metric("ter"), sacrebleu.TER())]:
         got = ours.corpus_score(ours.segment_statistics(hyps, refs), num_refs=-1)
         assert got.score == theirs.corpus_score(hyps, streams).score
         assert "nrefs:var" in got.signature
@@ -71,7 +73,7 @@ def _random_bleu_stats(rng, n, orders=4):
 ])
 def test_vectorised_bleu_equals_sacrebleu_formula(kwargs):
     rng = np.random.default_rng(0)
-    metric = BLEU(**kwargs)
+    metric = build_metric("bleu", kwargs)
     stats = _random_bleu_stats(rng, 400, metric._sb.max_ngram_order)
     # single segments (zeros, empty hypotheses, no matches) and sums over random subsets
     sums = np.stack([stats[rng.integers(0, 400, 30)].sum(0) for _ in range(100)])
@@ -85,7 +87,7 @@ def test_vectorised_bleu_equals_sacrebleu_formula(kwargs):
                                     {"word_order": 2, "eps_smoothing": True}])
 def test_vectorised_chrf_equals_sacrebleu_formula(flores, kwargs):
     refs, systems = flores
-    metric = CHRF(**kwargs)
+    metric = build_metric("chrf", kwargs)
     hyps = systems["vie-eng_opus+bt-2021-04-30"][:200]
     hyps[3] = ""  # an empty hypothesis
     stats = metric.segment_statistics(hyps, refs[:200])
@@ -100,8 +102,8 @@ def test_vectorised_chrf_equals_sacrebleu_formula(flores, kwargs):
 def test_segment_scores_are_sacrebleus_sentence_scores(flores):
     refs, systems = flores
     hyps = systems["vie-eng_opus-2020-09-10"][:60]
-    for metric, sentence in [(BLEU(), sacrebleu.sentence_bleu), (CHRF(), sacrebleu.sentence_chrf),
-                             (TER(), sacrebleu.sentence_ter)]:
+    for metric, sentence in [(build_metric("bleu"), sacrebleu.sentence_bleu), (build_metric("chrf"), sacrebleu.sentence_chrf),
+                             (build_metric("ter"), sacrebleu.sentence_ter)]:
         seg = metric.segment_scores(metric.segment_statistics(hyps, refs[:60]))
         want = [sentence(h, [r[0]]).score for h, r in zip(hyps, refs)]
         np.testing.assert_allclose(seg, want, rtol=1e-12, atol=1e-12)
@@ -109,7 +111,7 @@ def test_segment_scores_are_sacrebleus_sentence_scores(flores):
 
 def test_hand_checkable_cases():
     same = ["the quick brown fox jumps"]
-    bleu, chrf, ter = BLEU(), CHRF(), TER()
+    bleu, chrf, ter = build_metric("bleu"), build_metric("chrf"), build_metric("ter")
     assert bleu.corpus_score(bleu.segment_statistics(same, [tuple(same)])).score == pytest.approx(100)
     assert chrf.corpus_score(chrf.segment_statistics(same, [tuple(same)])).score == pytest.approx(100)
     assert bleu.corpus_score(bleu.segment_statistics(["xyz uvw"], [("abc def",)])).score == 0

@@ -7,18 +7,29 @@ import json
 import numpy as np
 import pytest
 import sacrebleu
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
 from sacrebleu.significance import PairedTest
 
 from harness.cli import main
+from harness.config import build_metric
 from harness.errors import ConfigError, UnknownNameError
 from harness.metrics.base import Metric
-from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER
-from harness.significance import (SignificanceSettings, analyse, analyse_metric, ar_swaps, bootstrap_indices,
-                                  confidence_interval, holm, paired_ar_p_values, paired_bootstrap_p, power_estimate,
-                                  resampled_scores, resampled_sums, significance_clusters)
+from harness.significance import (
+    SignificanceSettings,
+    analyse,
+    analyse_metric,
+    ar_swaps,
+    bootstrap_indices,
+    confidence_interval,
+    holm,
+    paired_ar_p_values,
+    paired_bootstrap_p,
+    power_estimate,
+    resampled_scores,
+    resampled_sums,
+    significance_clusters,
+)
 from harness.textio import read_lines
-
-from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
 
 
 class Mean(Metric):
@@ -67,7 +78,7 @@ def test_paired_bootstrap_reproduces_sacrebleu_exactly(flores, monkeypatch):
     refs, systems = flores
     table = sacrebleu_paired(systems, refs, {"BLEU": sacrebleu.BLEU(), "chrF": sacrebleu.CHRF()}, "bs", 1000,
                              monkeypatch)
-    ours = harness_analysis([BLEU(), CHRF()], systems, refs, SignificanceSettings(baseline="opus-2020"))
+    ours = harness_analysis([build_metric("bleu"), build_metric("chrf")], systems, refs, SignificanceSettings(baseline="opus-2020"))
     for sb_name, name in (("BLEU", "BLEU"), ("chrF2", "chrF2")):
         sig = ours[name]
         for i, system in enumerate(systems):
@@ -85,7 +96,7 @@ def test_paired_bootstrap_ter_reproduces_sacrebleu_exactly(flores, monkeypatch):
     refs = refs[:300]
     systems = {k: v[:300] for k, v in systems.items() if k != "source"}
     table = sacrebleu_paired(systems, refs, {"TER": sacrebleu.TER()}, "bs", 1000, monkeypatch)
-    sig = harness_analysis([TER()], systems, refs, SignificanceSettings(baseline="opus-2020"))["TER"]
+    sig = harness_analysis([build_metric("ter")], systems, refs, SignificanceSettings(baseline="opus-2020"))["TER"]
     assert [sig.intervals[i].half_width for i in range(2)] == [r.ci for r in table["TER"]]
     assert sig.p_value("opus-2020", "opus+bt") == table["TER"][1].p_value
 
@@ -94,7 +105,7 @@ def test_approximate_randomisation_reproduces_sacrebleu_p_values(flores, monkeyp
     refs, systems = flores
     table = sacrebleu_paired(systems, refs, {"BLEU": sacrebleu.BLEU(), "chrF": sacrebleu.CHRF()}, "ar", 2000,
                              monkeypatch)
-    ours = harness_analysis([BLEU(), CHRF()], systems, refs,
+    ours = harness_analysis([build_metric("bleu"), build_metric("chrf")], systems, refs,
                             SignificanceSettings(test="ar", trials=2000, baseline="opus-2020"))
     for sb_name, name in (("BLEU", "BLEU"), ("chrF2", "chrF2")):
         for i, system in enumerate(list(systems)[1:], 1):
@@ -107,9 +118,11 @@ def test_score_cli_paired_bs_json_matches_sacrebleu(flores, monkeypatch, capsys)
                              "bs", 1000, monkeypatch)
     assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "bleu", "--paired-bs",
                  "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    base, other = doc["systems"][str(OPUS_2020)]["BLEU"], doc["systems"][str(OPUS_BT)]["BLEU"]
-    assert base["p_value"] is None and other["p_value"] == table["BLEU"][1].p_value
+    doc = json.loads(capsys.readouterr().out)  # the run document, as in scores.json
+    block = doc["significance"]["testsets"]["score"]["BLEU"]
+    base, other = block["systems"][str(OPUS_2020)], block["systems"][str(OPUS_BT)]
+    assert block["baseline"] == str(OPUS_2020)
+    assert block["p_values"][str(OPUS_2020)][str(OPUS_BT)] == table["BLEU"][1].p_value
     assert other["ci"]["half_width"] == pytest.approx(table["BLEU"][1].ci, abs=1e-12)
     assert base["ci"]["mean"] == pytest.approx(table["BLEU"][0].mean, abs=1e-12)
     assert doc["significance"]["settings"]["seed"] == 12345 and doc["significance"]["settings"]["resamples"] == 1000

@@ -1,4 +1,4 @@
-"""Per-segment statistics for many systems (harness/statistics.py): worker processes give the same numbers as
+"""Per-segment statistics for many systems (harness/metric_statistics.py): worker processes give the same numbers as
 one process, the persistent cache makes a re-run compute nothing, and failures are reported per metric."""
 
 import dataclasses
@@ -6,18 +6,18 @@ import json
 import pickle
 
 import pytest
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, count_statistics_calls
 
-import harness.statistics as statistics
-from harness.cache import Cache
+import harness.metric_statistics as statistics
+from harness.cache import STATISTICS, STATISTICS_MATRIX, Cache
 from harness.cli import main
+from harness.config import build_metric
 from harness.data import load_parallel
 from harness.errors import HarnessError
-from harness.metrics.sacrebleu_metrics import BLEU, CHRF, TER
+from harness.metric_statistics import compute_missing, look_up_statistics
 from harness.metrics.base import Metric
-from harness.statistics import compute_missing, plan
+from harness.metrics.sacrebleu_metrics import CHRF
 from harness.textio import read_lines
-
-from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, count_statistics_calls
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,14 @@ def flores():
 
 def statistics_of(metrics, ts, systems, workers, tmp_path=None):
     cache = Cache(None)
-    jobs = [plan(m, ts, hyps, cache) for m in metrics for hyps in systems]
+    jobs = [look_up_statistics(m, ts, hyps, cache) for m in metrics for hyps in systems]
     assert compute_missing(jobs, cache, workers=workers, progress=False) == {}
     return [job.result()[0] for job in jobs]
 
 
 def test_worker_processes_give_the_statistics_of_one_process(flores):
     ts, systems = flores
-    metrics = [BLEU(), CHRF(word_order=2), TER()]
+    metrics = [build_metric("bleu"), build_metric("chrf++"), build_metric("ter")]
     sequential = statistics_of(metrics, ts, systems, workers=1)
     parallel = statistics_of(metrics, ts, systems, workers=2)
     assert len(parallel) == 9
@@ -53,15 +53,15 @@ def test_spawned_workers_give_the_same_statistics(flores, monkeypatch):
     hyps = [h[:40] for h in systems]
     monkeypatch.setattr(statistics, "MIN_PARALLEL_ROWS", 0)
     monkeypatch.setattr(statistics, "_pool_context", lambda: multiprocessing.get_context("spawn"))
-    parallel = statistics_of([CHRF()], small, hyps, workers=2)
-    expected = [CHRF().segment_statistics(h, [s.refs for s in small.segments]) for h in hyps]
+    parallel = statistics_of([build_metric("chrf")], small, hyps, workers=2)
+    expected = [build_metric("chrf").segment_statistics(h, [s.refs for s in small.segments]) for h in hyps]
     assert all((a == b).all() for a, b in zip(parallel, expected))
 
 
 def test_metric_objects_travel_to_workers_without_their_reference_caches(flores):
     ts, systems = flores
     refs = [s.refs for s in ts.segments]
-    for metric in (BLEU(), CHRF(word_order=2), TER()):
+    for metric in (build_metric("bleu"), build_metric("chrf++"), build_metric("ter")):
         metric.segment_statistics(systems[0][:200], refs[:200])
         payload = len(pickle.dumps(metric))
         assert payload < 5000, (metric.name, payload)  # the prepared references stay behind
@@ -90,7 +90,7 @@ class Failing(Metric):
 def test_a_failing_metric_is_reported_and_the_others_complete(flores):
     ts, systems = flores
     cache = Cache(None)
-    jobs = [plan(m, ts, hyps, cache) for m in (Failing(), BLEU()) for hyps in systems]
+    jobs = [look_up_statistics(m, ts, hyps, cache) for m in (Failing(), build_metric("bleu")) for hyps in systems]
     errors = compute_missing(jobs, cache, workers=2, progress=False)
     assert errors == {"failing": "no statistics today"}
     assert all(job.result()[0].shape == (1012, 10) for job in jobs if job.metric.name == "BLEU")
@@ -112,16 +112,16 @@ def test_score_with_a_cache_dir_computes_nothing_the_second_time(tmp_path, monke
 def test_a_complete_system_is_read_back_as_one_matrix(flores, tmp_path):
     ts, systems = flores
     cache = Cache(tmp_path / "c.sqlite")
-    metric = CHRF()
-    jobs = [plan(metric, ts, hyps, cache) for hyps in systems]
+    metric = build_metric("chrf")
+    jobs = [look_up_statistics(metric, ts, hyps, cache) for hyps in systems]
     compute_missing(jobs, cache, workers=1, progress=False)
-    assert cache.count(statistics.MATRIX_NAMESPACE) == 3
-    assert cache.count("statistics") == len({k for job in jobs for k in job.keys})  # shared rows stored once
-    again = plan(metric, ts, systems[0], cache)
+    assert cache.count(STATISTICS_MATRIX) == 3
+    assert cache.count(STATISTICS) == len({k for job in jobs for k in job.keys})  # shared rows stored once
+    again = look_up_statistics(metric, ts, systems[0], cache)
     assert again.matrix is not None and again.missing == []
     assert (again.result()[0] == jobs[0].result()[0]).all()
     # one changed hypothesis: another whole-system key, and only that segment is computed
     changed = list(systems[0])
     changed[5] = "a new translation"
-    partial = plan(metric, ts, changed, cache)
+    partial = look_up_statistics(metric, ts, changed, cache)
     assert partial.matrix is None and partial.missing == [5]

@@ -5,13 +5,12 @@ import random
 
 import pytest
 import sacrebleu
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT
 from sacrebleu.metrics.lib_ter import translation_edit_rate as sacrebleu_ter
 
-from harness.metrics.sacrebleu_metrics import TER as HarnessTER
+from harness.config import build_metric
 from harness.metrics.ter_fast import FastTER, translation_edit_rate
 from harness.textio import read_lines
-
-from conftest import FLORES_REF, OPUS_2020, OPUS_BT
 
 
 def assert_same_edits(pairs):
@@ -93,7 +92,7 @@ def test_metric_object_matches_sacrebleu_with_two_references(options):
 
 
 def test_harness_ter_uses_the_fast_port_and_pickles_without_references():
-    metric = HarnessTER()
+    metric = build_metric("ter")
     refs = [(r,) for r in read_lines(FLORES_REF)[:50]]
     hyps = read_lines(OPUS_BT)[:50]
     stats = metric.segment_statistics(hyps, refs)

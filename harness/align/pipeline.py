@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.align.bead_costs import (
+    AlignParams,
+    BeadScorer,
+    BeadSignals,
+    Similarity,
+    estimate_length_model,
+    union_anchors,
+)
 from harness.align.dp import Bead, align
 from harness.align.evidence import sentence_evidence
-from harness.align.score import (AlignParams, BeadScorer, BeadSignals, Similarity, estimate_length_model,
-                                 union_anchors)
 from harness.align.segment import Document
 
 #: beads below this confidence are not put in the test set (they are listed in the review file)

@@ -23,8 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.align.bead_costs import AlignParams
 from harness.align.pipeline import Alignment, align_documents
-from harness.align.score import AlignParams
 from harness.align.segment import document_from_text
 from harness.textio import read_lines
 

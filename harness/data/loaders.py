@@ -130,9 +130,9 @@ def load_hf_dataset(name: str, path: str, source_field: str, reference_fields: s
                     id_field: str | None = None, doc_id_field: str | None = None) -> TestSet:
     """A Hugging Face `datasets` data set: a hub name, a local folder, or a builder such as "json"/"csv"/
     "parquet" with `data_files`. Fields may be dotted (`translation.vi`)."""
-    from harness.hub import hub_unreachable_reason
-
     import datasets  # heavy: imported only when a data set is loaded
+
+    from harness.hub import hub_unreachable_reason
 
     origin = f"datasets:{path}" + (f"/{config_name}" if config_name else "") + f"[{split}]"
     is_local = Path(path).exists() or data_files is not None or path in ("json", "csv", "parquet", "text")

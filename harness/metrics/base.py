@@ -47,6 +47,9 @@ class Metric(ABC):
     parallel_safe: bool = False
     #: the score difference a power estimate asks about by default (1 point on a 0-100 scale)
     meaningful_difference: float = 1.0
+    #: tag of the code that computes the statistics: part of the statistics cache key, not of the signature.
+    #: Bump it whenever that code changes, so statistics computed by the old code are never reused.
+    implementation: str = "1"
 
     @abstractmethod
     def signature(self, num_refs: int = 1) -> str:

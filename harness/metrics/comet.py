@@ -23,7 +23,6 @@ spans are those found against the first reference.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import warnings
@@ -35,24 +34,22 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.cache import Cache, content_key
+from harness.cache import Cache
+from harness.devices import pick_device
 from harness.errors import ConfigError, DataError, HarnessError, ModelUnavailableError
-from harness.hub import hub_unreachable_reason, load_pretrained, looks_like_local_path
+from harness.hub import load_pretrained
 from harness.metrics.base import CorpusScore, Metric
+from harness.metrics.comet_checkpoint import (
+    GATED,
+    checkpoint_identity,
+    checkpoint_in,
+    encoder_files_available,
+    read_hparams,
+)
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-#: hub repositories that need an accepted licence and `huggingface-cli login`
-GATED = {"Unbabel/wmt22-cometkiwi-da", "Unbabel/wmt23-cometkiwi-da-xl", "Unbabel/wmt23-cometkiwi-da-xxl",
-         "Unbabel/XCOMET-XL", "Unbabel/XCOMET-XXL"}
-# The metrics `mt-harness score -m NAME` knows; configs/metric/<name>.yaml hold the same defaults.
-PRESETS: dict[str, dict[str, Any]] = {
-    "comet": {"name": "COMET", "model": "Unbabel/wmt22-comet-da"},
-    "cometkiwi": {"name": "CometKiwi", "model": "Unbabel/wmt22-cometkiwi-da", "use_references": False},
-    "xcomet": {"name": "xCOMET", "model": "Unbabel/XCOMET-XL", "error_spans": True, "batch_size": 8},
-}
-_CHECKPOINT_IN_FOLDER = Path("checkpoints") / "model.ckpt"
 
 
 @dataclass
@@ -90,100 +87,6 @@ class EmbeddingMemo:
         return len(self._items)
 
 
-# ---------------------------------------------------------------------------------------------- checkpoints
-
-def checkpoint_in(path: Path) -> Path:
-    """The `.ckpt` file of a local checkpoint: the file itself, or `<folder>/checkpoints/model.ckpt`."""
-    if path.is_file():
-        if path.suffix != ".ckpt":
-            raise ModelUnavailableError(f"COMET checkpoint {path} is not a .ckpt file; give the checkpoint folder "
-                                        f"(with hparams.yaml and checkpoints/model.ckpt) or its .ckpt file")
-        return path
-    ckpt = path / _CHECKPOINT_IN_FOLDER
-    if not ckpt.is_file():
-        found = sorted(str(p.relative_to(path)) for p in path.glob("**/*.ckpt"))
-        raise ModelUnavailableError(f"COMET checkpoint folder {path} has no {_CHECKPOINT_IN_FOLDER}"
-                                    + (f" (it has {', '.join(found[:3])}: give that file's path)" if found else
-                                       "; a COMET checkpoint is hparams.yaml plus checkpoints/model.ckpt"))
-    return ckpt
-
-
-def read_hparams(ckpt: Path) -> dict[str, Any]:
-    """hparams.yaml of a checkpoint (in the folder above `checkpoints/`), as comet's loader reads it."""
-    import yaml
-
-    hparams_file = ckpt.parents[1] / "hparams.yaml"
-    if not hparams_file.is_file():
-        raise ModelUnavailableError(f"COMET checkpoint {ckpt} has no hparams.yaml at {hparams_file}; comet needs "
-                                    f"it to know the model class and its encoder")
-    try:
-        hparams = yaml.load(hparams_file.read_text(encoding="utf-8"), Loader=yaml.FullLoader) or {}  # as comet
-    except yaml.YAMLError as e:
-        raise ModelUnavailableError(f"cannot read {hparams_file}: {e}") from None
-    if not isinstance(hparams, dict) or "class_identifier" not in hparams:
-        raise ModelUnavailableError(f"{hparams_file} names no class_identifier; is it a COMET checkpoint?")
-    return hparams
-
-
-def file_sha256(path: Path, memo: Cache) -> str:
-    """sha256 of a file, remembered in `memo` by (path, size, modification time): a multi-GB checkpoint is
-    read once, not on every run."""
-    st = path.stat()
-    key = content_key("sha256", str(path.resolve()), str(st.st_size), str(st.st_mtime_ns))
-    known = memo.get_many("file_sha256", [key]).get(key)
-    if known:
-        return known
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    memo.put_many("file_sha256", {key: h.hexdigest()})
-    return h.hexdigest()
-
-
-def _legacy_checkpoint(name: str) -> Path | None:
-    """Where comet's `download_model` keeps the pre-hub models it fetches by name (wmt20-comet-da, ...)."""
-    folder = Path.home() / ".cache" / "torch" / "unbabel_comet" / name / "checkpoints"
-    found = sorted(folder.glob("*.ckpt")) if "/" not in name and folder.is_dir() else []
-    return found[-1] if found else None
-
-
-def _hub_revision(repo_id: str) -> str | None:
-    """The commit of a hub checkpoint: the snapshot in the local cache, else the hub's (None if unknown)."""
-    from huggingface_hub import HfApi, try_to_load_from_cache
-
-    try:
-        cached = try_to_load_from_cache(repo_id, _CHECKPOINT_IN_FOLDER.as_posix())
-    except ValueError:  # not a valid repository id: loading will say so
-        return None
-    if isinstance(cached, str):
-        return Path(cached).parents[1].name  # .../snapshots/<commit>/checkpoints/model.ckpt
-    if hub_unreachable_reason():
-        return None
-    try:
-        return HfApi().model_info(repo_id).sha
-    except (OSError, ValueError):
-        return None
-
-
-def checkpoint_identity(model: str, memo: Cache) -> str | None:
-    """`<name>@sha256:<content hash>` for a local checkpoint, `<hub id>@<commit>` for a hub one; None when the
-    revision cannot be known yet (a hub checkpoint neither cached nor reachable). Never loads the model."""
-    path = Path(model).expanduser()
-    ckpt = checkpoint_in(path) if path.exists() else _legacy_checkpoint(model)
-    if ckpt is not None:
-        h = hashlib.sha256()
-        for part in (ckpt.parents[1] / "hparams.yaml", ckpt):
-            if part.is_file():
-                h.update(file_sha256(part, memo).encode())
-        label = path.name if path.is_dir() else (ckpt.parents[1].name if path.exists() else model)
-        return f"{label}@sha256:{h.hexdigest()[:12]}"
-    if looks_like_local_path(model):
-        return None
-    revision = _hub_revision(model)
-    return f"{model}@{revision[:12]}" if revision else None
-
-
 def _import_comet():
     """`import comet`, undoing what it does at import time: `logging.basicConfig(level=INFO)` on the root
     logger (the harness's logging is the caller's business) and pkg_resources deprecation noise."""
@@ -195,38 +98,6 @@ def _import_comet():
     root.handlers[:] = handlers
     root.setLevel(level)
     return comet
-
-
-def _encoder_files_available(encoder: str, checkpoint: str, hint: str) -> bool:
-    """Whether the encoder's tokenizer and config are on disk. Raises the user-facing error when they are not
-    and the hub cannot be reached. (Offline, transformers fails on a missing XLM-R tokenizer with
-    `AttributeError: 'NoneType' object has no attribute 'endswith'`, so check before comet loads it.)"""
-    from huggingface_hub import try_to_load_from_cache
-
-    short = encoder.rstrip("/").split("/")[-1]
-    path = Path(encoder).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise ModelUnavailableError(f"encoder folder {path} (for COMET checkpoint {checkpoint}) has no config.json; "
-                                        f"it must hold the encoder's config and tokenizer files")
-        return True
-    if looks_like_local_path(encoder):
-        raise ModelUnavailableError(f"encoder path {encoder!r} of COMET checkpoint {checkpoint} does not exist. "
-                                    f"Set `{hint}` to a folder with the encoder's config and tokenizer.")
-    try:
-        if isinstance(try_to_load_from_cache(encoder, "config.json"), str):
-            return True
-    except ValueError:
-        pass
-    reason = hub_unreachable_reason()
-    if reason:
-        raise ModelUnavailableError(
-            f"COMET checkpoint {checkpoint} is built on the encoder {encoder!r} (pretrained_model in its hparams.yaml), "
-            f"whose tokenizer and config must be loaded too: {reason}, and no copy is in the local cache. Download it "
-            f"where the hub is reachable (`huggingface-cli download {encoder} --local-dir /models/{short}`; only the "
-            f"*.json and tokenizer files are needed, the weights come from the COMET checkpoint), copy the folder here "
-            f"and set `{hint}=/models/{short}`; or set HF_HOME to a cache that holds it.")
-    return False
 
 
 def _reference_use(model) -> tuple[bool, bool]:
@@ -286,17 +157,18 @@ def token_ids(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[li
 # -------------------------------------------------------------------------------------------------- metric
 
 class COMET(Metric):
-    """A COMET-family metric (configs/metric/comet.yaml, cometkiwi.yaml, xcomet.yaml). Building one is cheap:
-    the checkpoint is loaded on the first segment that needs scoring (never when every segment is cached)."""
+    """A COMET-family metric (configs/metric/comet.yaml, cometkiwi.yaml, xcomet.yaml hold the defaults of each;
+    `harness.config.build_metric("comet", {"model": ...})` builds one). Building one is cheap: the checkpoint
+    is loaded on the first segment that needs scoring (never when every segment is cached)."""
 
     needs_sources = True
     display_digits = 4
     meaningful_difference = 0.01  # scores are about 0..1: one hundredth is the usual "one point"
+    implementation = "comet-1"   # the batching, multi-reference averaging and truncation flags below
 
-    def __init__(self, model: str = "Unbabel/wmt22-comet-da", name: str = "COMET", encoder: str | None = None,
-                 use_references: bool = True, error_spans: bool = False, batch_size: int = 16,
-                 device: str = "auto", precision: str = "fp32", reuse_embeddings: bool = True,
-                 max_cached_embeddings: int = 50_000, progress_bar: bool = True, cache_dir: str | None = None):
+    def __init__(self, *, model: str, name: str, encoder: str | None, use_references: bool, error_spans: bool,
+                 batch_size: int, device: str, precision: str, reuse_embeddings: bool, max_cached_embeddings: int,
+                 progress_bar: bool, cache_dir: str | None):
         if precision not in PRECISIONS:
             raise ConfigError(f"metric {name}: precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if int(batch_size) < 1:
@@ -424,8 +296,6 @@ class COMET(Metric):
             return self._model
         import torch
 
-        from harness.systems.hf_seq2seq import pick_device
-
         start = time.perf_counter()
         try:
             ckpt = load_pretrained(self._checkpoint_file, self.model_name, what="COMET checkpoint",
@@ -438,7 +308,7 @@ class COMET(Metric):
             raise
         hparams = read_hparams(ckpt)
         encoder = self.encoder_name or str(hparams.get("pretrained_model") or "")
-        local_only = bool(encoder) and _encoder_files_available(encoder, self.model_name, self.option_hints["encoder"])
+        local_only = bool(encoder) and encoder_files_available(encoder, self.model_name, self.option_hints["encoder"])
         model = self._load_checkpoint(ckpt, hparams, encoder, local_only)
 
         accepts_refs, requires_refs = _reference_use(model)

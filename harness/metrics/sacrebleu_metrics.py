@@ -15,14 +15,44 @@ So the significance engine reproduces sacreBLEU's resampled scores, p-values and
 from __future__ import annotations
 
 import copy
+import logging
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
 
 from harness.metrics.base import CorpusScore, Metric
 
+log = logging.getLogger(__name__)
+
 # sacreBLEU's my_log(0.0)
 _LOG_ZERO = -9999999999.0
+
+#: sacreBLEU versions the exact fast ports (chrf_fast, ter_fast) and the vectorised scoring below were checked
+#: against, statistic for statistic (tests/test_chrf_fast.py, test_ter_fast.py, test_sacrebleu_metrics.py).
+#: `constraints.txt` pins the same version. On any other version the statistics come from sacreBLEU's own
+#: extraction: slower, never unverified.
+VERIFIED_SACREBLEU = ("2.6.0",)
+#: tags of the harness code that extracts statistics, part of the statistics cache key (not of the public
+#: signature). Bump one whenever that code changes, so statistics it computed before are not reused.
+IMPLEMENTATION = {"BLEU": "sacrebleu", "chrF": "chrf_fast-1", "TER": "ter_fast-1"}
+
+
+def sacrebleu_version() -> str:
+    import sacrebleu
+
+    return sacrebleu.__version__
+
+
+@lru_cache(maxsize=None)
+def fast_ports_verified(version: str) -> bool:
+    """Whether the fast ports may be used with this sacreBLEU version; says so once per process when not."""
+    if version in VERIFIED_SACREBLEU:
+        return True
+    log.warning("sacreBLEU %s is not a version the harness' fast chrF/TER statistics were verified against (%s): "
+                "using sacreBLEU's own, slower extraction. `pip install -c constraints.txt -e .` installs the "
+                "verified version.", version, ", ".join(VERIFIED_SACREBLEU))
+    return False
 
 
 def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
@@ -43,13 +73,17 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, dtype) -> np.ndarray:
 
 
 class _SacreBLEUMetric(Metric):
-    """Shared plumbing: a sacreBLEU metric object, and its reference cache reused across systems."""
+    """Shared plumbing: a sacreBLEU metric object, and its reference cache reused across systems.
+
+    The constructors below take every option and default none: configs/metric/<name>.yaml holds each
+    metric's defaults (`harness.config.build_metric("bleu")` builds one from there)."""
 
     bootstrap_dtype = np.float32  # as sacreBLEU's bootstrap (see the module docstring)
     parallel_safe = True
 
-    def __init__(self, sacrebleu_metric: Any):
+    def __init__(self, sacrebleu_metric: Any, implementation: str):
         self._sb = sacrebleu_metric
+        self.implementation = implementation
         self._refs_key: list[tuple[str, ...]] | None = None
         self._refs_cache: Any = None
 
@@ -96,13 +130,13 @@ class BLEU(_SacreBLEUMetric):
 
     name = "BLEU"
 
-    def __init__(self, tokenize: str = "13a", lowercase: bool = False, smooth_method: str = "exp",
-                 smooth_value: float | None = None, max_ngram_order: int = 4, effective_order: bool = False):
+    def __init__(self, *, tokenize: str, lowercase: bool, smooth_method: str, smooth_value: float | None,
+                 max_ngram_order: int, effective_order: bool):
         from sacrebleu.metrics import BLEU as SacreBLEU
 
         super().__init__(SacreBLEU(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
                                    smooth_value=smooth_value, max_ngram_order=max_ngram_order,
-                                   effective_order=effective_order))
+                                   effective_order=effective_order), IMPLEMENTATION["BLEU"])
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         return self._bleu(summed, self._sb.effective_order)
@@ -164,12 +198,18 @@ class CHRF(_SacreBLEUMetric):
 
     Statistics come from `FastCHRF`, sacreBLEU's CHRF with a vectorised extraction giving the same counts."""
 
-    def __init__(self, char_order: int = 6, word_order: int = 0, beta: int = 2, lowercase: bool = False,
-                 whitespace: bool = False, eps_smoothing: bool = False):
-        from harness.metrics.chrf_fast import FastCHRF
+    def __init__(self, *, char_order: int, word_order: int, beta: int, lowercase: bool, whitespace: bool,
+                 eps_smoothing: bool):
+        options = dict(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
+                       whitespace=whitespace, eps_smoothing=eps_smoothing)
+        if fast_ports_verified(sacrebleu_version()):
+            from harness.metrics.chrf_fast import FastCHRF
 
-        super().__init__(FastCHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
-                                   whitespace=whitespace, eps_smoothing=eps_smoothing))
+            super().__init__(FastCHRF(**options), IMPLEMENTATION["chrF"])
+        else:
+            from sacrebleu.metrics import CHRF as SacreCHRF
+
+            super().__init__(SacreCHRF(**options), "sacrebleu")
         self.name = f"chrF{beta}" + "+" * word_order
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
@@ -211,12 +251,17 @@ class TER(_SacreBLEUMetric):
     name = "TER"
     higher_is_better = False
 
-    def __init__(self, normalized: bool = False, no_punct: bool = False, asian_support: bool = False,
-                 case_sensitive: bool = False):
-        from harness.metrics.ter_fast import FastTER
+    def __init__(self, *, normalized: bool, no_punct: bool, asian_support: bool, case_sensitive: bool):
+        options = dict(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
+                       case_sensitive=case_sensitive)
+        if fast_ports_verified(sacrebleu_version()):
+            from harness.metrics.ter_fast import FastTER
 
-        super().__init__(FastTER(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
-                                  case_sensitive=case_sensitive))
+            super().__init__(FastTER(**options), IMPLEMENTATION["TER"])
+        else:
+            from sacrebleu.metrics import TER as SacreTER
+
+            super().__init__(SacreTER(**options), "sacrebleu")
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         ratio_dtype = _ratio_dtype(summed)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from harness.data.testset import TestSet
+from harness.devices import pick_device
 from harness.errors import ConfigError
 from harness.hub import load_pretrained
 from harness.languages import code_for_family
-from harness.systems.base import TranslationSystem
+from harness.systems.base import TranslatedBatch, TranslationSystem
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +34,6 @@ def detect_family(tokenizer: Any) -> str:
         if cls.startswith(prefix):
             return family
     return "generic"
-
-
-def pick_device(device: str) -> str:
-    """`auto` picks cuda, then mps, then cpu."""
-    import torch
-
-    if device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} requested but CUDA is not available; use device=auto or cpu")
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def _dtype_kwarg(dtype) -> dict[str, Any]:
@@ -88,6 +74,7 @@ class HFSeq2Seq(TranslationSystem):
         if batch_size < 1 or num_beams < 1:
             raise ConfigError(f"system {name!r}: batch_size and num_beams must be >= 1")
         self.model_name, self.tokenizer_name, self.revision = str(model), str(tokenizer or model), revision
+        #: the configured family ("auto" stays "auto": it is part of the signature that keys the cache)
         self.family, self.src_lang, self.tgt_lang = family, src_lang, tgt_lang
         self.source_prefix, self.target_start = source_prefix, target_start
         self.batch_size, self.num_beams = batch_size, num_beams
@@ -95,6 +82,8 @@ class HFSeq2Seq(TranslationSystem):
         self.device, self.dtype = device, dtype
         self.generate_kwargs = dict(generate_kwargs or {})
         self._model = self._tokenizer = None
+        self._family: str | None = None  # the family in use once loaded (detected when configured "auto")
+        self._input_limit = max_input_tokens
         self._runtime: dict[str, Any] = {}
 
     def signature(self) -> dict[str, Any]:
@@ -129,24 +118,31 @@ class HFSeq2Seq(TranslationSystem):
                                 config_key=self._config_hint(), **_dtype_kwarg(dtype), **extra)
         device = pick_device(self.device)
         self._model = model.to(device).eval()
-        if self.family == "auto":
-            self.family = detect_family(self._tokenizer)
-        self._runtime = {"device": device, "family": self.family,
+        self._family = detect_family(self._tokenizer) if self.family == "auto" else self.family
+        # An input longer than the model's position table raises deep inside the model (IndexError); cut
+        # inputs at the smaller of max_input_tokens and that limit, and count what was cut.
+        model_limit = getattr(model.config, "max_position_embeddings", None)
+        self._input_limit = min(self.max_input_tokens, model_limit) if model_limit else self.max_input_tokens
+        if self._input_limit < self.max_input_tokens:
+            log.info("%s: max_input_tokens=%d is above the model's limit of %d positions; inputs are cut at %d",
+                     self.name, self.max_input_tokens, model_limit, self._input_limit)
+        self._runtime = {"device": device, "family": self._family,
                          "commit": getattr(model.config, "_commit_hash", None),
                          "parameters": sum(p.numel() for p in model.parameters()),
+                         "max_input_tokens": self._input_limit, "truncated_inputs": 0,
                          "load_seconds": round(time.perf_counter() - start, 2)}
-        log.info("loaded %s (%s, %s parameters) on %s", self.model_name, self.family,
+        log.info("loaded %s (%s, %s parameters) on %s", self.model_name, self._family,
                  f"{self._runtime['parameters']:,}", device)
 
     def _language_kwargs(self, testset: TestSet) -> dict[str, Any]:
         """Set the tokenizer's source language and return the generate() arguments for the target."""
-        tok = self._tokenizer
-        if self.family in ("marian", "generic"):
+        tok, family = self._tokenizer, self._family
+        if family in ("marian", "generic"):
             return {}
-        src = self.src_lang or code_for_family(testset.src_lang, self.family)
-        tgt = self.tgt_lang or code_for_family(testset.tgt_lang, self.family)
+        src = self.src_lang or code_for_family(testset.src_lang, family)
+        tgt = self.tgt_lang or code_for_family(testset.tgt_lang, family)
         tok.src_lang = src
-        if self.family == "m2m100":
+        if family == "m2m100":
             try:
                 tgt_id = tok.get_lang_id(tgt)
             except KeyError:
@@ -159,7 +155,7 @@ class HFSeq2Seq(TranslationSystem):
         key = "forced_bos_token_id" if self.target_start == "forced_bos" else "decoder_start_token_id"
         return {key: tgt_id}
 
-    def translate(self, testset: TestSet) -> list[str]:
+    def translate_batches(self, testset: TestSet) -> Iterator[TranslatedBatch]:
         import torch
         from tqdm.auto import tqdm
 
@@ -168,23 +164,22 @@ class HFSeq2Seq(TranslationSystem):
         lang_kwargs = self._language_kwargs(testset)
         sources = [self.source_prefix + s for s in testset.sources]
         lengths = [len(ids) for ids in tok(sources, add_special_tokens=True)["input_ids"]]
-        n_truncated = sum(n > self.max_input_tokens for n in lengths)
+        n_truncated = sum(n > self._input_limit for n in lengths)
         if n_truncated:
-            log.warning("%s: %d of %d sources of %s are longer than max_input_tokens=%d and are truncated",
-                        self.name, n_truncated, len(sources), testset.name, self.max_input_tokens)
+            self._runtime["truncated_inputs"] += n_truncated
+            log.warning("%s: %d of %d sources of %s are longer than %d tokens and are truncated",
+                        self.name, n_truncated, len(sources), testset.name, self._input_limit)
         # Longest first: batches of similar length waste little padding, and an out-of-memory error shows at once.
         order = sorted(range(len(sources)), key=lambda i: -lengths[i])
-        outputs: list[str] = [""] * len(sources)
         device = self._runtime["device"]
         with torch.inference_mode(), tqdm(total=len(sources), desc=f"{self.name} on {testset.name}",
                                           unit="seg", leave=False) as bar:
             for b in range(0, len(order), self.batch_size):
                 idx = order[b:b + self.batch_size]
                 enc = tok([sources[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                          max_length=self.max_input_tokens).to(device)
+                          max_length=self._input_limit).to(device)
                 generated = model.generate(**enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
                                            **lang_kwargs, **self.generate_kwargs)
-                for i, text in zip(idx, tok.batch_decode(generated, skip_special_tokens=True)):
-                    outputs[i] = text.strip()
+                texts = [text.strip() for text in tok.batch_decode(generated, skip_special_tokens=True)]
                 bar.update(len(idx))
-        return outputs
+                yield TranslatedBatch(idx, texts)

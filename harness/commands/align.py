@@ -7,11 +7,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.align.output import (compare_reviewed, default_review_path, reviewed_rows, segment_rows,
-                                  summary_line, write_outputs)
+from harness.align.output import (
+    compare_reviewed,
+    default_review_path,
+    reviewed_rows,
+    segment_rows,
+    summary_line,
+    write_outputs,
+)
 from harness.align.pipeline import MIN_CONFIDENCE, align_documents
 from harness.align.segment import check_language, read_document
 from harness.errors import DataError
+
+HELP = "align a document with its translation into a sentence-level test set"
+DESCRIPTION = ("Align a source document with its (published) translation: segment both into sentences, align them "
+               "offline (length, shared numbers and names, paragraph structure), drop material without a "
+               "counterpart (bylines, captions, site chrome), and write a JSONL test set plus a review file.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                          "low-confidence (for CI)")
 
 
-def run_align(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if Path(args.output).resolve() in (Path(args.src_doc).resolve(), Path(args.ref_doc).resolve()):
         raise DataError(f"--output {args.output} would overwrite an input document; choose another file")
     src = read_document(args.src_doc, args.src_lang, "source document")

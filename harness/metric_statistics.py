@@ -1,11 +1,16 @@
 """Per-segment metric statistics for every system of a run: from the persistent cache where possible, the
 rest computed, in worker processes when several systems need string metrics.
 
-Cache keys are (metric signature, hypothesis, source if the metric reads it, references), so re-scoring a
-leaderboard after adding a system computes statistics for that system only, and rows are stored as they
-are computed, so an interrupted run resumes where it stopped. A complete system is also stored as one
-binary matrix keyed by the same parts for all its segments: a re-run with nothing new reads one value per
-system and metric instead of decoding a row per segment (what keeps a warm re-score far under a second).
+Cache keys (built in `harness.cache`) are (metric signature, implementation tag, hypothesis, source if the
+metric reads it, references), so re-scoring a leaderboard after adding a system computes statistics for that
+system only, and rows are stored as they are computed, so an interrupted run resumes where it stopped. A
+complete system is also stored as one binary matrix keyed by the same parts for all its segments: a re-run
+with nothing new reads one value per system and metric instead of decoding a row per segment (what keeps a
+warm re-score far under a second).
+
+    job = look_up_statistics(metric, testset, hyps, cache)   # what the cache has, what is missing
+    compute_missing([job, ...], cache, workers)              # the rest, in worker processes where it pays
+    stats, details, n_computed = job.result()
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.cache import Cache, content_key
+from harness.cache import (
+    SEGMENT_DETAILS,
+    STATISTICS,
+    STATISTICS_MATRIX,
+    Cache,
+    metric_key,
+    statistics_key,
+    statistics_matrix_key,
+)
 from harness.data.testset import TestSet
 from harness.errors import HarnessError
 from harness.metrics.base import Metric
@@ -54,13 +67,14 @@ class StatisticsJob:
         srcs = [s.src for s in segs] if self.metric.needs_sources else None
         return [self.hyps[i] for i in indices], [s.refs for s in segs], srcs
 
-    def store(self, cache: Cache, indices: Sequence[int], stats: np.ndarray, details: list[dict] | None) -> None:
+    def save_rows(self, cache: Cache, indices: Sequence[int], stats: np.ndarray, details: list[dict] | None) -> None:
+        """Store freshly computed rows (and details) of the segments at `indices`, in the cache and in the job."""
         if self.metric.has_segment_details:  # stored first: a row counts as done only when both are there
             fresh_details = {self.keys[i]: d for i, d in zip(indices, details or [])}
-            cache.put_many("segment_details", fresh_details)
+            cache.put_many(SEGMENT_DETAILS, fresh_details)
             self.found_details.update(fresh_details)
         fresh = {self.keys[i]: row.tolist() for i, row in zip(indices, np.asarray(stats, dtype=np.float64))}
-        cache.put_many("statistics", fresh)
+        cache.put_many(STATISTICS, fresh)
         self.found.update(fresh)
 
     def result(self) -> tuple[np.ndarray, list[dict] | None, int]:
@@ -71,40 +85,35 @@ class StatisticsJob:
         details = [self.found_details[k] for k in self.keys] if self.metric.has_segment_details else None
         return stats, details, len(self.missing)
 
-
-    def remember(self, cache: Cache) -> None:
+    def save_matrix(self, cache: Cache) -> None:
         """Store the complete statistics as one matrix (see the module docstring); rows must all be there."""
         if self.matrix is None and not self.metric.has_segment_details and cache.path is not None:
             buffer = io.BytesIO()
             np.save(buffer, self.result()[0], allow_pickle=False)
-            cache.put_blob(MATRIX_NAMESPACE, self.matrix_key, buffer.getvalue())
-
-
-MATRIX_NAMESPACE = "statistics-matrix"
+            cache.put_blob(STATISTICS_MATRIX, self.matrix_key, buffer.getvalue())
 
 
 def _cached_matrix(cache: Cache, key: str, shape0: int) -> np.ndarray | None:
-    blob = cache.get_blob(MATRIX_NAMESPACE, key)
+    blob = cache.get_blob(STATISTICS_MATRIX, key)
     if blob is None:
         return None
     matrix = np.load(io.BytesIO(blob), allow_pickle=False)
     return matrix if matrix.ndim == 2 and matrix.shape[0] == shape0 else None
 
 
-def plan(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache) -> StatisticsJob:
+def look_up_statistics(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache) -> StatisticsJob:
     """Look up the cached rows of `metric` for `hyps` on `testset`; the job lists the missing ones."""
-    sig = metric.signature(testset.num_refs)
+    key = metric_key(metric.signature(testset.num_refs), metric.implementation)
     parts = [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps, testset.segments)]
-    # the whole system in one hash (each segment's part count first, so the parts cannot be regrouped)
-    matrix_key = content_key(sig, "whole system", *(x for p in parts for x in (str(len(p)), *p)))
+    matrix_key = statistics_matrix_key(key, parts)
     if not metric.has_segment_details:
         matrix = _cached_matrix(cache, matrix_key, len(parts))
         if matrix is not None:
             return StatisticsJob(metric, testset, list(hyps), [], {}, matrix_key=matrix_key, matrix=matrix)
-    keys = [content_key(sig, *p) for p in parts]
-    found = cache.get_many("statistics", keys)
+    keys = [statistics_key(key, h, src, refs) for h, src, *refs in parts]
+    found = cache.get_many(STATISTICS, keys)
     with_details = metric.has_segment_details
-    found_details = cache.get_many("segment_details", keys) if with_details else {}
+    found_details = cache.get_many(SEGMENT_DETAILS, keys) if with_details else {}
     missing = [i for i, k in enumerate(keys) if k not in found or (with_details and k not in found_details)]
     return StatisticsJob(metric, testset, list(hyps), keys, found, found_details, missing, matrix_key)
 
@@ -113,9 +122,9 @@ def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[
                                    chunk_size: int = 2048) -> tuple[np.ndarray, list[dict] | None, int]:
     """Statistics of `metric` for one system (and the per-segment details of metrics that have them, None
     otherwise), missing rows computed and stored chunk by chunk. Returns (statistics, details, rows computed)."""
-    job = plan(metric, testset, hyps, cache)
+    job = look_up_statistics(metric, testset, hyps, cache)
     _compute_in_process(job, cache, chunk_size)
-    job.remember(cache)
+    job.save_matrix(cache)
     return job.result()
 
 
@@ -130,7 +139,7 @@ def _compute_in_process(job: StatisticsJob, cache: Cache, chunk_size: int = 2048
     for start in range(0, len(job.missing), chunk_size):
         chunk = job.missing[start:start + chunk_size]
         stats, details = job.metric.segment_statistics_with_details(*job.inputs(chunk))
-        job.store(cache, chunk, stats, details)
+        job.save_rows(cache, chunk, stats, details)
 
 
 # ------------------------------------------------------------------------------------------ many systems
@@ -181,7 +190,7 @@ def compute_missing(jobs: Sequence[StatisticsJob], cache: Cache, workers: int | 
         errors = _compute(todo, cache, workers, progress)
     for job in jobs:
         if job.metric.name not in errors:
-            job.remember(cache)
+            job.save_matrix(cache)
     return errors
 
 
@@ -233,6 +242,6 @@ def _compute_pooled(jobs: list[StatisticsJob], cache: Cache, workers: int, bar) 
                     errors[group[0].metric.name] = str(e)
                     continue
                 for job, (stats, details) in zip(group, outputs):
-                    job.store(cache, job.missing, stats, details)
+                    job.save_rows(cache, job.missing, stats, details)
                     bar.update(len(job.missing))
     return errors
