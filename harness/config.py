@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-#: config groups a user selects from, and where each lands in the composed config
-GROUPS = {"testset": "testsets", "system": "systems", "metric": "metrics", "experiment": None}
+#: config groups a user selects from, and where each lands in the composed config (prompt configs are named
+#: by an LLM system's `prompt` field instead)
+GROUPS = {"testset": "testsets", "system": "systems", "metric": "metrics", "experiment": None, "prompt": None}
 
 #: other names `mt-harness score -m` accepts for a metric config (sacreBLEU's spellings)
 METRIC_ALIASES = {"chrf2": "chrf", "chrfpp": "chrf++", "chrf2++": "chrf++", "comet-kiwi": "cometkiwi"}
@@ -60,9 +61,10 @@ def group_options(group: str, directory: Path | None = None) -> list[str]:
 
 
 def config_description(group: str, name: str, directory: Path | None = None) -> str:
-    """The first comment line after the `# @package` header of a config file (what `mt-harness list` shows)."""
+    """The first comment line of a config file that is not its `# @package` header (what `mt-harness list` shows)."""
     lines = ((directory or config_dir()) / group / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
-    return next((line.lstrip("# ").strip() for line in lines[1:] if line.startswith("#")), "")
+    return next((line.lstrip("# ").strip() for line in lines
+                 if line.startswith("#") and not line.startswith("# @package")), "")
 
 
 # ------------------------------------------------------------------------------------------ building objects

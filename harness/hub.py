@@ -11,7 +11,7 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlparse
 
 from harness.errors import ModelUnavailableError
@@ -110,3 +110,20 @@ def load_pretrained(load: Callable[..., T], name: str, *, what: str, config_key:
     except (OSError, ValueError) as e:
         raise ModelUnavailableError(f"cannot load {what} {name!r} from the hub: {e}. Check the id (is it "
                                     f"spelled right, is the repository public?) or use a local copy. {fix}") from None
+
+
+def dtype_kwarg(dtype) -> dict[str, Any]:
+    """transformers renamed `torch_dtype` to `dtype` in 4.56; pass whichever this version knows."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": dtype}
+
+
+def local_fingerprint(name: str) -> str | None:
+    """For a local folder: the newest modification time of its files, so edited weights change the signature."""
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return None
+    mtimes = [p.stat().st_mtime_ns for p in path.iterdir() if p.is_file()]
+    return str(max(mtimes, default=0))

@@ -57,10 +57,11 @@ def test_score_non_utf8_hypothesis_names_file_and_offset(tmp_path, capsys):
     assert str(bad) in err and "byte offset 3" in err
 
 
-def test_run_command_end_to_end(tmp_path):
+def test_run_command_end_to_end(tmp_path, sacrebleu_intervals):
     res = _cli("run", "experiment=files_only", "metric=[bleu,chrf]", env={"MT_HARNESS_RESULTS": str(tmp_path)})
     assert res.returncode == 0, res.stderr
-    assert "| 1 | 1 | vie-eng_opus+bt-2021-04-30 | 27.31 ± 1.04 | 54.88 ± 0.74 |" in res.stdout
+    ci = sacrebleu_intervals["vie-eng_opus+bt-2021-04-30"]
+    assert f"| 1 | 1 | vie-eng_opus+bt-2021-04-30 | 27.31 ± {ci['BLEU']:.2f} | 54.88 ± {ci['chrF2']:.2f} |" in res.stdout
     latest = tmp_path / "files-only" / "latest"
     assert (latest / "scores.json").exists() and (latest / "run.log").exists()
 

@@ -27,6 +27,7 @@ def _required_values(tmp_path):
                                     "testsets.hf_dataset.reference_fields=[ref]"],
         ("system", "file"): [f"systems.file.outputs={{flores200_devtest:{OPUS_2020}}}"],
         ("system", "hf_seq2seq"): ["systems.hf_seq2seq.model=org/some-model"],
+        ("system", "hf_causal"): ["systems.hf_causal.model=org/some-model"],
     }
 
 

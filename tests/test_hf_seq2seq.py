@@ -105,13 +105,72 @@ def test_translation_cache_skips_the_model_on_a_second_run(tiny_models, tmp_path
     def boom(self, testset):
         raise AssertionError("the model was called although every translation is cached")
 
-    monkeypatch.setattr(HFSeq2Seq, "translate", boom)
+    monkeypatch.setattr(HFSeq2Seq, "translate_batches", boom)
     second = evaluate(compose(overrides), write=False).get("jsonl", "hf-seq2seq")
     assert second.translation.cached == 6 and second.hypotheses == first.hypotheses
     # a different decoding setting is a different signature: nothing cached
     monkeypatch.undo()
     third = evaluate(compose(overrides + ["systems.hf_seq2seq.num_beams=1"]), write=False).get("jsonl", "hf-seq2seq")
     assert third.translation.cached == 0
+
+
+def test_default_experiment_with_a_local_model_translates_nothing_the_second_time(tiny_models, tmp_path, results_env,
+                                                                                 monkeypatch):
+    """Two test sets (FLORES and the seed article), two runs: the second makes zero model calls, and the system's
+    signature in scores.json is the same in both (detected facts such as the model family are runtime info)."""
+    import transformers
+
+    overrides = ["system=[opus_mt_vi_en]", "metric=[bleu]", f"systems.opus_mt_vi_en.model={tiny_models['marian']}",
+                 "systems.opus_mt_vi_en.max_new_tokens=3", "systems.opus_mt_vi_en.num_beams=1",
+                 "systems.opus_mt_vi_en.batch_size=64", "significance.test=none"]
+    generate = transformers.GenerationMixin.generate
+    calls = []
+    monkeypatch.setattr(transformers.GenerationMixin, "generate",
+                        lambda self, *a, **kw: calls.append(1) or generate(self, *a, **kw))
+    docs = []
+    for attempt in ("first", "second"):
+        calls.clear()
+        run = evaluate(compose(overrides), output_dir=tmp_path / attempt)
+        docs.append(json.loads((tmp_path / attempt / "scores.json").read_text(encoding="utf-8")))
+        by_testset = {r.testset: r for r in run.results}
+        assert set(by_testset) == {"flores200_devtest", "seed_article"} and all(r.ok for r in run.results)
+        if attempt == "first":
+            assert calls and all(r.translation.cached == 0 for r in run.results)
+        else:
+            assert calls == []
+            assert [r.translation.cached for r in run.results] == [1012, 52]
+    assert docs[0]["systems"]["opus-mt-vi-en"]["signature"] == docs[1]["systems"]["opus-mt-vi-en"]["signature"]
+    assert docs[0]["systems"]["opus-mt-vi-en"]["signature"]["family"] == "auto"
+    assert docs[0]["systems"]["opus-mt-vi-en"]["runtime"]["family"] == "marian"
+    assert [r["cached_translations"] for r in docs[1]["results"]] == [1012, 52]
+
+
+def test_translations_reach_the_cache_batch_by_batch(tiny_models, testset, tmp_path):
+    """An interrupted translation keeps every finished batch: the re-run translates only the rest."""
+    from harness.cache import TRANSLATIONS, Cache
+    from harness.run import translate_testset
+
+    system = HFSeq2Seq("tiny", str(tiny_models["marian"]), num_beams=1, max_new_tokens=3, batch_size=2)
+    cache = Cache(tmp_path / "cache.sqlite")
+    batches = system.translate_batches
+    seen = []
+
+    def interrupted(ts):
+        for batch in batches(ts):
+            seen.append(len(batch.indices))
+            yield batch
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    system.translate_batches = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        translate_testset(system, testset, cache)
+    assert cache.count(TRANSLATIONS) == 4
+    del system.translate_batches
+    result = translate_testset(system, testset, cache)
+    assert (result.translation.cached, result.translation.translated) == (4, 2)
+    assert result.hypotheses == system.translate(testset)
+    cache.close()
 
 
 def test_hub_model_offline_error_names_model_and_config_key(testset):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import sacrebleu
-from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT
 
 from harness.config import build_metric
 from harness.metrics.sacrebleu_metrics import reference_streams
@@ -20,6 +20,68 @@ def test_published_opus_mt_figures(flores, metric):
     for system, hyps in systems.items():
         score = metric.corpus_score(metric.segment_statistics(hyps, refs))
         assert round(score.score, 2) == PUBLISHED[system][metric.name], system
+
+
+def _eval_lines(system):
+    """The OPUS-MT leaderboard's .eval file of a shipped output: signature -> the score as printed there."""
+    folder = FLORES_REF.parent.parent / "outputs" / "flores200-devtest" / system
+    lines = (folder / "flores200-devtest.vie-eng.eval").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(" = ", 1) for line in lines if "|" in line)
+
+
+@pytest.mark.parametrize("system", list(PUBLISHED))
+def test_the_eval_files_are_reproduced_to_their_printed_precision(flores, system):
+    """Each .eval line (sacreBLEU 2.3.1: BLEU to one decimal, chrF as a 0-1 fraction to five) is reproduced with
+    the same signature, bar the version. (Its tok:flores200 BLEU line needs a SentencePiece model download.)"""
+    refs, systems = flores
+    checked = 0
+    for signature, printed in _eval_lines(system).items():
+        name = signature.split("|")[0]
+        if "tok:flores200" in signature:
+            continue
+        metric = build_metric({"BLEU": "bleu", "chrF2": "chrf", "chrF2++": "chrf++"}[name])
+        ours = metric.corpus_score(metric.segment_statistics(systems[system], refs))
+        value = printed.split()[0]
+        if name == "BLEU":
+            assert f"{ours.score:.1f}" == value and ours.details.split(" (BP")[0] in printed
+        else:
+            assert f"{ours.score / 100:.{len(value) - 2}f}" == value
+        assert ours.signature.rsplit("|version:", 1)[0] == signature.rsplit("|version:", 1)[0]
+        checked += 1
+    assert checked == 3
+
+
+def test_an_unverified_sacrebleu_version_falls_back_to_sacrebleus_own_extraction(flores, monkeypatch, caplog):
+    import harness.metrics.sacrebleu_metrics as sm
+    from harness.metrics.chrf_fast import FastCHRF
+    from harness.metrics.ter_fast import FastTER
+
+    refs, systems = flores
+    hyps = systems["vie-eng_opus-2020-09-10"][:200]
+    fast = {name: build_metric(name) for name in ("chrf", "chrf++", "ter")}
+    assert isinstance(fast["chrf"]._sb, FastCHRF) and isinstance(fast["ter"]._sb, FastTER)
+    monkeypatch.setattr(sm, "sacrebleu_version", lambda: "2.5.1")
+    sm.fast_ports_verified.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="harness.metrics.sacrebleu_metrics"):
+            plain = {name: build_metric(name) for name in ("chrf", "chrf++", "ter")}
+    finally:
+        sm.fast_ports_verified.cache_clear()
+    assert [r.getMessage().count("sacreBLEU 2.5.1 is not a version") for r in caplog.records] == [1]  # said once
+    assert type(plain["chrf"]._sb) is sacrebleu.CHRF and type(plain["ter"]._sb) is sacrebleu.TER
+    for name, metric in plain.items():
+        assert metric.implementation == "sacrebleu" != fast[name].implementation  # a separate cache key
+        assert metric.signature() == fast[name].signature()
+        np.testing.assert_array_equal(metric.segment_statistics(hyps, refs[:200]),
+                                      fast[name].segment_statistics(hyps, refs[:200]))
+
+
+def test_constraints_pin_the_verified_sacrebleu():
+    from harness.metrics.sacrebleu_metrics import VERIFIED_SACREBLEU
+
+    pins = [line.split("==")[1].strip() for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if line.startswith("sacrebleu==")]
+    assert pins and pins[0] in VERIFIED_SACREBLEU and sacrebleu.__version__ in VERIFIED_SACREBLEU
 
 
 def test_signatures_are_sacrebleus():

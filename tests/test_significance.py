@@ -60,8 +60,10 @@ def flores():
 
 
 def sacrebleu_paired(systems, refs, metrics, test_type, n_samples, monkeypatch):
+    """sacreBLEU's paired test table; `refs` is one reference stream, or a list of streams."""
     monkeypatch.delenv("SACREBLEU_SEED", raising=False)  # sacreBLEU's default seed, 12345
-    _, table = PairedTest(list(systems.items()), metrics, [refs], test_type=test_type, n_samples=n_samples)()
+    streams = refs if isinstance(refs[0], list) else [refs]
+    _, table = PairedTest(list(systems.items()), metrics, streams, test_type=test_type, n_samples=n_samples)()
     return table
 
 
@@ -110,6 +112,43 @@ def test_approximate_randomisation_reproduces_sacrebleu_p_values(flores, monkeyp
     for sb_name, name in (("BLEU", "BLEU"), ("chrF2", "chrF2")):
         for i, system in enumerate(list(systems)[1:], 1):
             assert ours[name].p_value("opus-2020", system) == table[sb_name][i].p_value
+
+
+@pytest.mark.parametrize("config, options, sacrebleu_metric, test_type, two_references", [
+    ("chrf++", {}, lambda: sacrebleu.CHRF(word_order=2), "bs", False),
+    ("bleu", {"smooth_method": "add-k"}, lambda: sacrebleu.BLEU(smooth_method="add-k"), "bs", False),
+    ("bleu", {}, lambda: sacrebleu.BLEU(), "bs", True),
+    ("chrf", {}, lambda: sacrebleu.CHRF(), "ar", True),
+    ("ter", {}, lambda: sacrebleu.TER(), "ar", False),
+], ids=["chrF++-bs", "BLEU-add-k-bs", "BLEU-two-refs-bs", "chrF-two-refs-ar", "TER-ar"])
+def test_more_metrics_settings_and_references_reproduce_sacrebleu(flores, monkeypatch, config, options,
+                                                                   sacrebleu_metric, test_type, two_references):
+    """p-values identical, intervals to 1e-12, for what the first agreement tests do not cover. The second
+    reference of the two-reference cases is the opus-2020 output; the systems are opus+bt and the source."""
+    refs, systems = flores
+    n = 300
+    if two_references:
+        streams = [refs[:n], systems["opus-2020"][:n]]
+        chosen = {k: systems[k][:n] for k in ("opus+bt", "source")}
+    else:
+        streams = [refs[:n]]
+        chosen = {k: v[:n] for k, v in systems.items()}
+    samples = 1000 if test_type == "bs" else 500
+    metric = build_metric(config, options)
+    table = sacrebleu_paired(chosen, streams, {"m": sacrebleu_metric()}, test_type, samples, monkeypatch)
+    expected = table[metric.name]  # sacreBLEU names its columns as the harness does (chrF2++, TER, ...)
+    settings = SignificanceSettings(test="bootstrap" if test_type == "bs" else "ar", trials=samples,
+                                    baseline=next(iter(chosen)))
+    ref_tuples = list(zip(*streams))
+    stats = [metric.segment_statistics(h, ref_tuples) for h in chosen.values()]
+    scores = [metric.corpus_score(st, len(streams)).score for st in stats]
+    sig = analyse([metric], list(chosen), {metric.name: stats}, {metric.name: scores}, settings)[metric.name]
+    for i, system in enumerate(chosen):
+        assert sig.scores[i] == expected[i].score
+        if test_type == "bs":
+            assert sig.intervals[i].half_width == pytest.approx(expected[i].ci, rel=1e-12)
+        if i:
+            assert sig.p_value(next(iter(chosen)), system) == expected[i].p_value
 
 
 def test_score_cli_paired_bs_json_matches_sacrebleu(flores, monkeypatch, capsys):
@@ -301,7 +340,7 @@ def _near_copy_of_opus_bt(tmp_path):
             f"outputs:{{flores200_devtest:'{path}'}}}}"]
 
 
-def test_run_records_intervals_p_values_and_seed_in_scores_json(tmp_path, results_env):
+def test_run_records_intervals_p_values_and_seed_in_scores_json(tmp_path, results_env, sacrebleu_intervals):
     from harness.config import compose
     from harness.run import evaluate
 
@@ -317,7 +356,8 @@ def test_run_records_intervals_p_values_and_seed_in_scores_json(tmp_path, result
     assert ci["lower"] < 27.31 < ci["upper"] and ci["half_width"] == pytest.approx((ci["upper"] - ci["lower"]) / 2)
     assert bleu["power"]["segments"] == 1012 and bleu["power"]["segments_needed"] > 0
     md = (out / "leaderboard.md").read_text(encoding="utf-8")
-    assert "| 1 | 1 | vie-eng_opus+bt-2021-04-30 | 27.31 ± 1.04 * |" in md  # * differs from the baseline
+    ci = sacrebleu_intervals["vie-eng_opus+bt-2021-04-30"]["BLEU"]
+    assert f"| 1 | 1 | vie-eng_opus+bt-2021-04-30 | 27.31 ± {ci:.2f} * |" in md  # * differs from the baseline
     assert "| baseline |" in md and "\\* differs from the baseline vie-eng_opus-2020-09-10" in md
     assert "Power: detecting a BLEU difference of 1 between two systems" in md
 

@@ -106,7 +106,26 @@ def test_score_with_a_cache_dir_computes_nothing_the_second_time(tmp_path, monke
     calls.clear()
     assert main(argv) == 0
     again = json.loads(capsys.readouterr().out)
-    assert calls == [] and again["systems"] == first["systems"]
+    assert calls == []
+    assert [r["scores"] for r in again["results"]] == [r["scores"] for r in first["results"]]
+    assert again["significance"] == first["significance"]
+
+
+def test_another_implementation_tag_misses_the_statistics_cache(flores, tmp_path):
+    """A fix to the extraction code bumps the metric's implementation tag: statistics the old code stored are
+    not reused, though the public signature (and so every reported number's label) stays the same."""
+    from harness.metric_statistics import segment_statistics
+
+    ts, systems = flores
+    cache = Cache(tmp_path / "c.sqlite")
+    metric = build_metric("chrf")
+    assert segment_statistics(metric, ts, systems[0], cache)[1] == 1012
+    assert segment_statistics(metric, ts, systems[0], cache)[1] == 0
+    signature = metric.signature()
+    metric.implementation = metric.implementation + "-fixed"
+    assert metric.signature() == signature
+    assert segment_statistics(metric, ts, systems[0], cache)[1] == 1012
+    cache.close()
 
 
 def test_a_complete_system_is_read_back_as_one_matrix(flores, tmp_path):

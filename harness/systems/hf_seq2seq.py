@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping
 from harness.data.testset import TestSet
 from harness.devices import pick_device
 from harness.errors import ConfigError
-from harness.hub import load_pretrained
+from harness.hub import dtype_kwarg, load_pretrained, local_fingerprint
 from harness.languages import code_for_family
 from harness.systems.base import TranslatedBatch, TranslationSystem
 
@@ -34,23 +34,6 @@ def detect_family(tokenizer: Any) -> str:
         if cls.startswith(prefix):
             return family
     return "generic"
-
-
-def _dtype_kwarg(dtype) -> dict[str, Any]:
-    """transformers renamed `torch_dtype` to `dtype` in 4.56; pass whichever this version knows."""
-    import transformers
-
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": dtype}
-
-
-def _local_fingerprint(name: str) -> str | None:
-    """For a local folder: the newest modification time of its files, so edited weights change the signature."""
-    path = Path(name).expanduser()
-    if not path.is_dir():
-        return None
-    mtimes = [p.stat().st_mtime_ns for p in path.iterdir() if p.is_file()]
-    return str(max(mtimes, default=0))
 
 
 class HFSeq2Seq(TranslationSystem):
@@ -90,7 +73,7 @@ class HFSeq2Seq(TranslationSystem):
         from importlib.metadata import version
 
         return {**super().signature(), "model": self.model_name, "tokenizer": self.tokenizer_name,
-                "revision": self.revision, "local_mtime": _local_fingerprint(self.model_name),
+                "revision": self.revision, "local_mtime": local_fingerprint(self.model_name),
                 "family": self.family, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
                 "source_prefix": self.source_prefix, "target_start": self.target_start, "num_beams": self.num_beams,
                 "max_new_tokens": self.max_new_tokens, "max_input_tokens": self.max_input_tokens,
@@ -115,7 +98,7 @@ class HFSeq2Seq(TranslationSystem):
                                           config_key=self._config_hint(), **extra)
         dtype = None if self.dtype == "auto" else getattr(torch, self.dtype)
         model = load_pretrained(AutoModelForSeq2SeqLM.from_pretrained, self.model_name, what="model",
-                                config_key=self._config_hint(), **_dtype_kwarg(dtype), **extra)
+                                config_key=self._config_hint(), **dtype_kwarg(dtype), **extra)
         device = pick_device(self.device)
         self._model = model.to(device).eval()
         self._family = detect_family(self._tokenizer) if self.family == "auto" else self.family
