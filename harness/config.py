@@ -37,11 +37,22 @@ def config_dir() -> Path:
     return project_root() / "configs"
 
 
+def run_stamp() -> str:
+    """A run folder's name: its start time to the second, then a random suffix, so two runs started in the same
+    second (a CI matrix, two terminals) never share a folder."""
+    import secrets
+
+    return f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{secrets.token_hex(3)}"
+
+
 def register_resolvers() -> None:
-    """`${project_root:}` in configs. Called by the entry points, never at import."""
+    """`${project_root:}` and `${run_stamp:}` in configs. Called by the entry points, never at import.
+
+    `run_stamp` is cached: every use in one process (Hydra's run dir, the log) gets the same name."""
     from omegaconf import OmegaConf
 
     OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)
+    OmegaConf.register_new_resolver("run_stamp", run_stamp, replace=True, use_cache=True)
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config", config_path: str | Path | None = None):
@@ -208,8 +219,7 @@ def run_output_dir(cfg, output_dir: str | Path | None = None) -> Path:
 
     if HydraConfig.initialized():
         return Path(HydraConfig.get().runtime.output_dir)
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    return Path(cfg.paths.results_dir) / cfg.experiment_name / stamp
+    return Path(cfg.paths.results_dir) / cfg.experiment_name / run_stamp()
 
 
 def hydra_main(overrides: list[str], task: Callable[[Any], None]) -> None:

@@ -26,11 +26,14 @@ def rank_label(block: dict[str, Any] | None, system: str, fallback: int, dash: s
     return str(lo) if lo == hi else f"{lo}{dash}{hi}"
 
 
-def baseline_p_value(block: dict[str, Any] | None, system: str) -> float | None:
-    """The p-value of `system` against the block's baseline (None for the baseline itself, or untested)."""
+def baseline_p_value(block: dict[str, Any] | None, system: str) -> tuple[float | None, bool]:
+    """(p-value of `system` against the block's baseline or None (the baseline itself, untested), whether the
+    two have the same score, which is never a significant difference whatever p says)."""
     if not block or not block.get("baseline") or system == block["baseline"]:
-        return None
-    return block["p_values"].get(block["baseline"], {}).get(system)
+        return None, False
+    baseline = block["baseline"]
+    same = [baseline, system] in block.get("no_difference", []) or [system, baseline] in block.get("no_difference", [])
+    return block["p_values"].get(baseline, {}).get(system), same
 
 
 def score_cell(score: float, block: dict[str, Any] | None, system: str, digits: int, alpha: float,
@@ -44,16 +47,16 @@ def score_cell(score: float, block: dict[str, Any] | None, system: str, digits: 
     if not entry:
         return text
     ci = entry.get("ci")
-    p = baseline_p_value(block, system)
+    p, same = baseline_p_value(block, system)
     if style == "sacrebleu":
         if ci:
             text += f" (μ = {ci['mean']:.{digits}f} ± {ci['half_width']:.{digits}f})"
-        if p is not None:
-            text += f" p = {p:.4f}" + ("*" if p < alpha else " ")
+        if p is not None:  # sacreBLEU's p-value, but a pair with the same score is marked, never starred
+            text += f" p = {p:.4f}" + (" (same score)" if same else "*" if p < alpha else " ")
         return text
     if ci:
         text += f" ± {ci['half_width']:.{digits}f}"
-    if p is not None and p < alpha:
+    if p is not None and p < alpha and not same:
         text += " *"
     return text
 
@@ -76,6 +79,9 @@ def significance_notes(doc: dict[str, Any], blocks: dict[str, Any], segments: in
     baseline = next((b["baseline"] for b in blocks.values() if b.get("baseline")), None)
     if baseline:
         lines.append(f"{star} differs from the baseline {baseline} ({test}, p < {alpha}).")
+    if any(b.get("no_difference") for b in blocks.values()):
+        lines.append("Systems with the same score (e.g. identical outputs) are never counted as different; sacreBLEU "
+                     "gives such a pair p = 1/(resamples + 1), shown as it is but marked, not starred.")
     power = (rank_block or {}).get("power")
     if power:
         lines.append(f"Power: detecting a {rank_by} difference of {power['delta']:g} between two systems "
@@ -110,11 +116,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def leaderboard_markdown(doc: dict[str, Any]) -> str:
+def leaderboard_markdown(doc: dict[str, Any], markdown: bool = True) -> str:
+    """The leaderboard of every test set, ranked, with significance notes, signatures and what did not run.
+    `markdown=False` is the terminal's version: the same tables without Markdown escapes in the notes."""
     metrics = [m for m in doc["metrics"] if m not in doc.get("metric_errors", {})]
     alpha = _alpha(doc)
     lines = [f"# Leaderboard: {doc['experiment']}", ""]
-    footnotes: list[str] = []
+    # one footnote per system and reason: a model that cannot load is one note, not one per test set
+    not_run: dict[tuple[str, str], list[str]] = {}
+    for r in doc["results"]:
+        if r["status"] != "ok":
+            not_run.setdefault((r["system"], r["reason"]), []).append(r["testset"])
+    footnotes = list(not_run)
     for name, ts in doc["testsets"].items():
         blocks = significance_blocks(doc, name)
         rank_block = blocks.get(doc["rank_by"])
@@ -147,13 +160,12 @@ def leaderboard_markdown(doc: dict[str, Any]) -> str:
                 if rank_block and rank_block.get("baseline") == system:
                     notes.append("baseline")
             else:
-                footnotes.append(f"{system} on {name}: {r['reason']}")
                 cells = ["–"] * (2 if with_clusters else 1) + [_cell(system)] + ["–"] * len(metrics)
-                notes.append(f"not run [{len(footnotes)}]")
+                notes.append(f"not run [{footnotes.index((system, r['reason'])) + 1}]")
             lines.append("| " + " | ".join(cells + ["; ".join(notes)]) + " |")
         lines += ["", f"Ranked by {doc['rank_by']}. Test set: `{ts['signature']}`", ""]
         if blocks:
-            lines += significance_notes(doc, blocks, ts["segments"]) + [""]
+            lines += significance_notes(doc, blocks, ts["segments"], markdown=markdown) + [""]
         if signatures:
             if blocks:
                 signatures["significance"] = doc["significance"]["signature"]
@@ -162,7 +174,11 @@ def leaderboard_markdown(doc: dict[str, Any]) -> str:
         if skipped:
             lines += ["Not applicable here: " + "; ".join(f"{x['system']} ({x['reason']})" for x in skipped), ""]
     if footnotes:
-        lines += ["## Not run", ""] + [f"{i}. {_cell(f)}" for i, f in enumerate(footnotes, 1)] + [""]
+        lines += ["## Not run", ""]
+        for i, (system, reason) in enumerate(footnotes, 1):
+            where = ", ".join(not_run[(system, reason)])
+            lines.append(f"{i}. {_cell(system)} on {where}: {_cell(reason)}")
+        lines.append("")
     for metric, err in doc.get("metric_errors", {}).items():
         lines += [f"Metric {metric} was not computed: {err}", ""]
     return "\n".join(lines).rstrip() + "\n"

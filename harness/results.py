@@ -7,6 +7,8 @@ run's facts — `mt-harness score --format json` prints it too — and `write_re
     segments.jsonl                   segment-level scores, one line per (test set, system, segment)
     scores.json                      the run document: corpus scores, signatures, significance, provenance
     leaderboard.md                   the Markdown leaderboard
+    status.json                      running | completed | failed | interrupted, with the error of a failed run
+                                     (a run killed outright stays "running", with the pid that ran it)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import project_root
+from harness.errors import HarnessError
 from harness.provenance import git_state, package_versions
 from harness.run_result import RunResult
 from harness.textio import read_text, write_json, write_jsonl, write_lines, write_text
@@ -98,16 +101,42 @@ def segment_rows(run: RunResult):
             yield row
 
 
-def _update_latest_link(output_dir: Path) -> None:
-    """results/<experiment>/latest -> the newest run (best effort: some file systems have no symlinks)."""
-    link = output_dir.parent / "latest"
-    tmp = output_dir.parent / f".latest.{os.getpid()}"
+def update_latest_link(output_dir: Path, experiment_dir: Path | None = None) -> None:
+    """`<experiment_dir>/latest` -> `output_dir` (relative, so a moved results tree keeps working); a multirun
+    job's folder (`multirun_<stamp>/<n>`) is linked from the experiment folder too. Without `experiment_dir`,
+    or when `output_dir` is not inside it, the link goes beside `output_dir`. Best effort: some file systems
+    have no symlinks."""
+    output_dir = output_dir.resolve()
+    parent = experiment_dir.resolve() if experiment_dir is not None else output_dir.parent
+    if parent not in output_dir.parents:
+        parent = output_dir.parent
+    link = parent / "latest"
+    tmp = parent / f".latest.{os.getpid()}"
     try:
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(output_dir.name, target_is_directory=True)
+        tmp.symlink_to(os.path.relpath(output_dir, parent), target_is_directory=True)
         os.replace(tmp, link)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+def write_status(output_dir: Path, status: str, **facts: Any) -> None:
+    """status.json of a run folder: what state the run is in (see the module docstring)."""
+    from datetime import datetime
+
+    write_json(output_dir / "status.json", {"status": status, "pid": os.getpid(),
+                                            "time": datetime.now().astimezone().isoformat(timespec="seconds"),
+                                            **facts})
+
+
+def start_run_folder(output_dir: Path) -> None:
+    """Create the run folder and mark it running; a folder that cannot be written fails here, before any work."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_status(output_dir, "running")
+    except OSError as e:
+        raise HarnessError(f"cannot write the results folder {output_dir}: {e.strerror or e}. Set "
+                           f"paths.results_dir (or MT_HARNESS_RESULTS) to a folder you can write") from None
 
 
 def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +155,6 @@ def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, 
     doc = run_document(run)
     write_json(out / "scores.json", doc)
     write_text(out / "leaderboard.md", leaderboard_markdown(doc))
-    _update_latest_link(out)
     return doc
 
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from harness.cache import TRANSLATIONS, Cache, translation_key
 from harness.config import instantiate_group, run_output_dir
 from harness.data.testset import TestSet
-from harness.errors import ConfigError, HarnessError, SystemNotApplicable, UnknownNameError
+from harness.errors import ConfigError, HarnessError, ModelUnavailableError, SystemNotApplicable, UnknownNameError
 from harness.metric_statistics import compute_missing, look_up_statistics
 from harness.metrics.base import Metric
 from harness.run_result import RunResult, SystemResult, TranslationFacts
@@ -57,17 +57,23 @@ def translate_testset(system: TranslationSystem, testset: TestSet, cache: Cache)
         facts.cached = sum(h is not None for h in hyps)
     missing = [i for i, h in enumerate(hyps) if h is None]
     if missing:
+        from tqdm.auto import tqdm
+
         subset = testset if len(missing) == n else testset.subset(missing)
-        for batch in system.translate_batches(subset):
-            positions = [missing[i] for i in batch.indices]
-            batch_details = batch.details or [None] * len(positions)
-            for i, hyp, d in zip(positions, batch.hypotheses, batch_details):
-                hyps[i], details[i] = hyp, d
-            if keys:
-                cache.put_many(TRANSLATIONS, {keys[i]: _cache_value(h, d)
-                                              for i, h, d in zip(positions, batch.hypotheses, batch_details)})
-            facts.translated += len(positions)
-            facts.batches += 1
+        # one bar per system and test set, on a terminal only: segments done / total, segments per second, ETA
+        with tqdm(total=len(missing), desc=f"{system.name} on {testset.name}", unit="seg", leave=False,
+                  disable=None) as bar:
+            for batch in system.translate_batches(subset):
+                positions = [missing[i] for i in batch.indices]
+                batch_details = batch.details or [None] * len(positions)
+                for i, hyp, d in zip(positions, batch.hypotheses, batch_details):
+                    hyps[i], details[i] = hyp, d
+                if keys:
+                    cache.put_many(TRANSLATIONS, {keys[i]: _cache_value(h, d)
+                                                  for i, h, d in zip(positions, batch.hypotheses, batch_details)})
+                facts.translated += len(positions)
+                facts.batches += 1
+                bar.update(len(positions))
     absent = [i for i, h in enumerate(hyps) if h is None]
     if absent:
         raise HarnessError(f"system {system.name!r} gave no hypothesis for {len(absent)} of the {n} segments of "
@@ -81,11 +87,16 @@ def translate_testset(system: TranslationSystem, testset: TestSet, cache: Cache)
 def translate_all(testsets: Mapping[str, TestSet], systems: Mapping[str, TranslationSystem], cache: Cache,
                   strict: bool) -> tuple[list[SystemResult], list[tuple[str, str, str]]]:
     """Every system on every test set. A system that fails on a test set (it cannot load, its file is bad, or
-    it raises anything while translating) is "not run" there with the reason, and the run goes on; with
-    `strict`, the first failure ends the run. Returns (results, not applicable (test set, system, why))."""
+    it raises anything while translating) is "not run" there with the reason, and the run goes on; one that
+    cannot load is not tried again on the other test sets. With `strict`, the first failure ends the run.
+    Returns (results, not applicable (test set, system, why))."""
     results, not_applicable = [], []
+    unloadable: dict[str, str] = {}  # system name -> why it cannot load
     for ts in testsets.values():
         for system in systems.values():
+            if system.name in unloadable:
+                results.append(SystemResult(ts.name, system.name, ok=False, reason=unloadable[system.name]))
+                continue
             try:
                 r = translate_testset(system, ts, cache)
             except SystemNotApplicable as e:
@@ -95,12 +106,18 @@ def translate_all(testsets: Mapping[str, TestSet], systems: Mapping[str, Transla
                 if isinstance(e, HarnessError):
                     reason = str(e)
                 else:
-                    log.debug("system %s failed on %s", system.name, ts.name, exc_info=True)
                     reason = f"{type(e).__name__} while translating: {e}"
+                    # the traceback goes to run.log only (configs/hydra/default.yaml routes this logger there)
+                    logging.getLogger("harness.traceback").error("system %s failed on %s", system.name, ts.name,
+                                                                 exc_info=True)
                 if strict:
                     raise HarnessError(f"system {system.name!r} did not run on {ts.name!r} (strict=true): "
                                        f"{reason}") from (None if isinstance(e, HarnessError) else e)
-                log.warning("system %s not run on %s: %s", system.name, ts.name, reason)
+                if isinstance(e, ModelUnavailableError):
+                    unloadable[system.name] = reason
+                    log.warning("system %s not run: %s", system.name, reason)
+                else:
+                    log.warning("system %s not run on %s: %s", system.name, ts.name, reason)
                 results.append(SystemResult(ts.name, system.name, ok=False, reason=reason))
                 continue
             if r.n_empty:
@@ -182,7 +199,7 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
     """Run the experiment described by a composed config; write results unless `write=False`."""
     from omegaconf import OmegaConf
 
-    from harness.results import write_results
+    from harness.results import start_run_folder, update_latest_link, write_results, write_status
 
     started = datetime.now().astimezone()
     t0 = time.perf_counter()
@@ -203,6 +220,29 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
     if settings.baseline is not None and settings.baseline not in names:
         raise UnknownNameError("significance.baseline system", settings.baseline, names)
 
+    output = run_output_dir(cfg, output_dir) if write else None
+    if output is not None:
+        start_run_folder(output)
+    try:
+        run = _run(cfg, testsets, systems, metrics, settings, rank_by, strict, started, t0)
+        if output is not None:
+            run.output_dir = output
+            run.document = write_results(run, OmegaConf.to_container(cfg, resolve=True))
+    except BaseException as e:
+        if output is not None:
+            interrupted = isinstance(e, (KeyboardInterrupt, SystemExit))
+            write_status(output, "interrupted" if interrupted else "failed",
+                         error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+        raise
+    if output is not None:
+        write_status(output, "completed", seconds=round(run.seconds, 2))
+        update_latest_link(output, Path(cfg.paths.results_dir) / str(cfg.experiment_name))
+        log.info("results written to %s", output)
+    return run
+
+
+def _run(cfg, testsets: dict[str, TestSet], systems: dict[str, TranslationSystem], metrics: list[Metric],
+         settings: SignificanceSettings, rank_by: str, strict: bool, started: datetime, t0: float) -> RunResult:
     translation_cache, statistics_cache = _caches(cfg)
     for ts in testsets.values():
         log.info("test set %s: %d segments, %s", ts.name, len(ts), ts.signature())
@@ -213,14 +253,8 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
         translation_cache.close()
         statistics_cache.close()
     significance = compare_systems(testsets, metrics, results, settings)
-
-    run = RunResult(experiment=str(cfg.get("experiment_name", "default")), testsets=testsets,
-                    systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
-                    significance_settings=settings, significance=significance, not_applicable=not_applicable,
-                    metric_errors=metric_errors, rank_by=rank_by, started=started.isoformat(timespec="seconds"),
-                    seconds=time.perf_counter() - t0)
-    if write:
-        run.output_dir = run_output_dir(cfg, output_dir)
-        write_results(run, OmegaConf.to_container(cfg, resolve=True))
-        log.info("results written to %s", run.output_dir)
-    return run
+    return RunResult(experiment=str(cfg.get("experiment_name", "default")), testsets=testsets,
+                     systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
+                     significance_settings=settings, significance=significance, not_applicable=not_applicable,
+                     metric_errors=metric_errors, rank_by=rank_by, started=started.isoformat(timespec="seconds"),
+                     seconds=time.perf_counter() - t0)

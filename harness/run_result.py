@@ -81,6 +81,8 @@ class RunResult:
     started: str = ""
     seconds: float = 0.0
     output_dir: Path | None = None
+    #: the run document as written to scores.json (None for a run that was not written)
+    document: dict[str, Any] | None = None
 
     def for_testset(self, name: str) -> list[SystemResult]:
         return [r for r in self.results if r.testset == name]

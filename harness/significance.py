@@ -142,8 +142,9 @@ class MetricSignificance:
     systems: list[str]
     scores: np.ndarray                   # (S,) corpus scores
     intervals: list[Interval | None]     # (S,)
-    p_values: np.ndarray                 # (S, S) paired p-values, nan where not tested (and on the diagonal)
-    p_values_holm: np.ndarray            # (S, S) Holm-adjusted over every tested pair
+    p_values: np.ndarray                 # (S, S) paired p-values as sacreBLEU computes them, nan where not tested
+    p_values_holm: np.ndarray            # (S, S) Holm-adjusted over every tested pair (no-difference pairs at 1)
+    no_difference: np.ndarray            # (S, S) True where two systems have the same score (e.g. identical outputs)
     baseline: str | None
     rank_ranges: list[tuple[int, int]]   # (S,) 1-based best and worst rank consistent with the tests
     clusters: list[int]                  # (S,) 1-based cluster of systems not separable from each other
@@ -155,6 +156,11 @@ class MetricSignificance:
     def p_value(self, a: str, b: str) -> float | None:
         p = self.p_values[self.index(a), self.index(b)]
         return None if np.isnan(p) else float(p)
+
+    def differ(self, a: str, b: str, alpha: float) -> bool:
+        """Whether a and b differ significantly (uncorrected p): never when their scores are the same."""
+        p = self.p_value(a, b)
+        return p is not None and p < alpha and not self.no_difference[self.index(a), self.index(b)]
 
 
 # ----------------------------------------------------------------------------------- resampling primitives
@@ -329,13 +335,18 @@ def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.nd
         found = paired_ar_p_values(metric, stats, scores, pairs, swaps)
     for (a, b), value in found.items():
         p[a, b] = p[b, a] = value
+    # sacreBLEU's p-value is (count + 1) / (B + 1) even for a zero observed difference (the same output twice
+    # gets p = 0.001); p keeps that value for compatibility, but no decision here ever calls such a pair
+    # different: Holm takes it at 1, and ranks and clusters treat it as not significant.
+    no_difference = scores[:, None] == scores[None, :]
+    decided = {pair: 1.0 if no_difference[pair] else value for pair, value in found.items()}
     p_holm = np.full((n_sys, n_sys), np.nan)
     if pairs:
-        for (a, b), value in zip(pairs, holm([found[pair] for pair in pairs])):
+        for (a, b), value in zip(pairs, holm([decided[pair] for pair in pairs])):
             p_holm[a, b] = p_holm[b, a] = value
 
     used = p_holm if settings.correction == "holm" else p
-    significant = np.nan_to_num(used, nan=1.0) < settings.alpha
+    significant = (np.nan_to_num(used, nan=1.0) < settings.alpha) & ~no_difference
     if settings.all_pairs:
         ranges, clusters = significance_clusters(scores, metric.higher_is_better, significant)
     else:  # without every pair there is no ranking by significance
@@ -344,7 +355,7 @@ def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.nd
     power = power_estimate(resampled, every_pair, n, delta, settings.alpha, settings.power)
     return MetricSignificance(metric=metric.name, higher_is_better=metric.higher_is_better, systems=list(systems),
                               scores=scores, intervals=intervals, p_values=p, p_values_holm=p_holm,
-                              baseline=settings.baseline, rank_ranges=ranges, clusters=clusters, power=power)
+                              no_difference=no_difference, baseline=settings.baseline, rank_ranges=ranges, clusters=clusters, power=power)
 
 
 def analyse(metrics: Sequence[Metric], systems: Sequence[str], stats: Mapping[str, Sequence[np.ndarray]],
@@ -374,5 +385,8 @@ def as_json(result: MetricSignificance) -> dict[str, Any]:
                     for i, s in enumerate(result.systems)},
         "p_values": matrix(result.p_values),
         "p_values_holm": matrix(result.p_values_holm),
+        # pairs with the same score (e.g. identical outputs): never significant, whatever p says
+        "no_difference": [[a, b] for (i, a), (j, b) in itertools.combinations(enumerate(result.systems), 2)
+                          if result.no_difference[i, j]],
         "power": asdict(result.power) if result.power else None,
     }

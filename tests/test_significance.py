@@ -408,3 +408,47 @@ def test_benchmark_quick_run_compares_the_printed_numbers_of_both_tools(capsys):
     assert "identical p-values, scores and intervals (to 1e-12): yes" in out
     assert out.count("printed scores, intervals and p-values identical: yes") == 2
     assert "OK: identical numbers" in out
+
+
+# -- identical systems ------------------------------------------------------------------------------------------
+
+def test_identical_systems_share_a_rank_and_a_cluster_in_a_run(tmp_path, results_env):
+    """The same output file entered twice, and two systems that both score BLEU 0: sacreBLEU's formula gives each
+    pair p = 1/1001, yet neither pair is significant, so each pair shares its rank range and cluster."""
+    from harness.config import compose
+    from harness.run import evaluate
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n" * 1012, encoding="utf-8")
+    overrides = [f"+systems.again={{_target_:harness.systems.file.FileOutputs,name:again,"
+                 f"outputs:{{flores200_devtest:'{OPUS_BT}'}}}}",
+                 f"+systems.empty1={{_target_:harness.systems.file.FileOutputs,name:empty1,"
+                 f"outputs:{{flores200_devtest:'{empty}'}}}}",
+                 f"+systems.empty2={{_target_:harness.systems.file.FileOutputs,name:empty2,"
+                 f"outputs:{{flores200_devtest:'{empty}'}}}}"]
+    run = evaluate(compose(BASE + overrides + ["significance.baseline=again"]), output_dir=tmp_path / "out")
+    sig = run.significance["flores200_devtest"]["BLEU"]
+    for a, b in (("vie-eng_opus+bt-2021-04-30", "again"), ("empty1", "empty2")):
+        assert sig.p_value(a, b) == 1 / 1001  # sacreBLEU's number for a zero difference, kept
+        assert not sig.differ(a, b, 0.05)
+        assert sig.clusters[sig.index(a)] == sig.clusters[sig.index(b)]
+        assert sig.rank_ranges[sig.index(a)] == sig.rank_ranges[sig.index(b)]
+    assert sig.differ("again", "vie-eng_opus-2020-09-10", 0.05)
+    md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    row = next(line for line in md.splitlines() if "| vie-eng_opus+bt-2021-04-30 |" in line)
+    assert " *" not in row  # not starred against the baseline it is a copy of
+    assert "never counted as different" in md
+    doc = json.loads((tmp_path / "out" / "scores.json").read_text(encoding="utf-8"))
+    pairs = doc["significance"]["testsets"]["flores200_devtest"]["BLEU"]["no_difference"]
+    assert sorted(map(sorted, pairs)) == [["again", "vie-eng_opus+bt-2021-04-30"], ["empty1", "empty2"]]
+
+
+def test_score_marks_an_identical_pair_instead_of_starring_it(tmp_path, capsys):
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(OPUS_2020.read_bytes())
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), str(copy), str(OPUS_BT), "-m", "bleu",
+                 "--paired-bs"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(str(copy)))
+    assert row.endswith("p = 0.0010 (same score)")  # sacreBLEU's p-value, marked, not starred
+    assert next(line for line in out.splitlines() if line.startswith(str(OPUS_BT))).endswith("p = 0.0010*")

@@ -22,7 +22,7 @@ def run_job(cfg) -> None:
     except HarnessError as e:
         log.error("%s", e)
         raise SystemExit(2) from None
-    print(leaderboard_markdown(run_document(run)))
+    print(leaderboard_markdown(run.document or run_document(run), markdown=False))
     print(f"Results: {run.output_dir}")
 
 

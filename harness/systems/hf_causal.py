@@ -167,7 +167,6 @@ class HFCausal(TranslationSystem):
 
     def translate_batches(self, testset: TestSet) -> Iterator[TranslatedBatch]:
         import torch
-        from tqdm.auto import tqdm
 
         self._load()
         tok, model, device = self._tokenizer, self._model, self._runtime["device"]
@@ -185,8 +184,7 @@ class HFCausal(TranslationSystem):
         steps = CLEANING_STEPS if self.clean_answers else ("joined_lines",)
         if self.do_sample and self.seed is not None:
             torch.manual_seed(self.seed)
-        with torch.inference_mode(), tqdm(total=len(prompts), desc=f"{self.name} on {testset.name}", unit="seg",
-                                          leave=False) as bar:
+        with torch.inference_mode():
             for b in range(0, len(order), self.batch_size):
                 idx = order[b:b + self.batch_size]
                 enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True,
@@ -195,5 +193,4 @@ class HFCausal(TranslationSystem):
                 answers = tok.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
                 hyps, details = hypotheses_and_details(answers, [sources[i] for i in idx], target_language=target,
                                                        source_language=source_language, steps=steps)
-                bar.update(len(idx))
                 yield TranslatedBatch(idx, hyps, details)

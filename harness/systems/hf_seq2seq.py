@@ -140,7 +140,6 @@ class HFSeq2Seq(TranslationSystem):
 
     def translate_batches(self, testset: TestSet) -> Iterator[TranslatedBatch]:
         import torch
-        from tqdm.auto import tqdm
 
         self._load()
         tok, model = self._tokenizer, self._model
@@ -155,8 +154,7 @@ class HFSeq2Seq(TranslationSystem):
         # Longest first: batches of similar length waste little padding, and an out-of-memory error shows at once.
         order = sorted(range(len(sources)), key=lambda i: -lengths[i])
         device = self._runtime["device"]
-        with torch.inference_mode(), tqdm(total=len(sources), desc=f"{self.name} on {testset.name}",
-                                          unit="seg", leave=False) as bar:
+        with torch.inference_mode():
             for b in range(0, len(order), self.batch_size):
                 idx = order[b:b + self.batch_size]
                 enc = tok([sources[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
@@ -164,5 +162,4 @@ class HFSeq2Seq(TranslationSystem):
                 generated = model.generate(**enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
                                            **lang_kwargs, **self.generate_kwargs)
                 texts = [text.strip() for text in tok.batch_decode(generated, skip_special_tokens=True)]
-                bar.update(len(idx))
                 yield TranslatedBatch(idx, texts)
