@@ -159,9 +159,10 @@ def _worker_task(metric: Metric, inputs: list[tuple]) -> list[tuple[np.ndarray, 
 
 def _pool_context():
     # fork starts workers in milliseconds with everything imported; it is unsafe once threads run (torch,
-    # tokenizers), so then spawn, which re-imports the harness in each worker
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
-            and "torch" not in sys.modules:
+    # tokenizers, an HTTP client's pool), so then spawn, which re-imports the harness in each worker. tqdm's
+    # monitor thread only sleeps and reads its bars' clocks: it does not count.
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    if "fork" in multiprocessing.get_all_start_methods() and not others and "torch" not in sys.modules:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

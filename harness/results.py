@@ -3,7 +3,10 @@ run's facts — `mt-harness score --format json` prints it too — and `write_re
 (atomic writes):
 
     config.yaml                      the resolved config
+    testsets/<testset>.jsonl         the test set as scored: seg_id, doc_id, src, refs per segment
     hyps/<testset>/<system>.txt      one hypothesis per line
+    statistics/<testset>/<system>.npz  per-segment metric statistics, one array per metric (what `compare` and
+                                     `check` test differences on, with no re-scoring)
     segments.jsonl                   segment-level scores, one line per (test set, system, segment)
     scores.json                      the run document: corpus scores, signatures, significance, provenance
     leaderboard.md                   the Markdown leaderboard
@@ -19,11 +22,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.config import project_root
 from harness.errors import HarnessError
 from harness.provenance import git_state, package_versions
 from harness.run_result import RunResult
-from harness.textio import read_text, write_json, write_jsonl, write_lines, write_text
+from harness.textio import read_lines, read_text, write_bytes, write_json, write_jsonl, write_lines, write_text
 
 SCHEMA_VERSION = 3  # 2: adds "significance"; 3: per-result "translation" facts and "translation_details" counts
 
@@ -35,6 +40,35 @@ def safe_filename(name: str) -> str:
 
 def hypotheses_path(testset: str, system: str) -> str:
     return f"hyps/{safe_filename(testset)}/{safe_filename(system)}.txt"
+
+
+def testset_path(testset: str) -> str:
+    return f"testsets/{safe_filename(testset)}.jsonl"
+
+
+def statistics_path(testset: str, system: str) -> str:
+    return f"statistics/{safe_filename(testset)}/{safe_filename(system)}.npz"
+
+
+def compact(stats: np.ndarray) -> np.ndarray:
+    """Statistics in the smallest exact dtype: string metrics count n-grams and edits (integers), COMET-style
+    metrics are floats."""
+    if stats.size and np.all(stats == np.round(stats)) and np.abs(stats).max() < 2 ** 31:
+        return stats.astype(np.int32)
+    return stats
+
+
+def write_statistics(path: Path, statistics: dict[str, np.ndarray]) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: compact(np.asarray(stats)) for name, stats in statistics.items()})
+    write_bytes(path, buffer.getvalue())
+
+
+def read_statistics(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name].astype(np.float64) for name in data.files}
 
 
 def significance_document(run: RunResult) -> dict[str, Any]:
@@ -148,9 +182,14 @@ def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, 
     out: Path = run.output_dir
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "config.yaml", yaml.safe_dump(resolved_config, sort_keys=False, allow_unicode=True))
+    for name, ts in run.testsets.items():
+        write_jsonl(out / testset_path(name), ({"seg_id": seg.id, "doc_id": seg.doc_id, "src": seg.src,
+                                                "refs": list(seg.refs)} for seg in ts.segments))
     for r in run.results:
         if r.ok:
             write_lines(out / hypotheses_path(r.testset, r.system), r.hypotheses)
+            if r.statistics:
+                write_statistics(out / statistics_path(r.testset, r.system), r.statistics)
     write_jsonl(out / "segments.jsonl", segment_rows(run))
     doc = run_document(run)
     write_json(out / "scores.json", doc)
@@ -164,3 +203,86 @@ def load_scores(run_dir: str | Path) -> dict[str, Any]:
     if path.is_dir():
         path = path / "scores.json"
     return json.loads(read_text(path))
+
+
+# ------------------------------------------------------------------------------------------ reading a run back
+
+def resolve_run_dir(path: str | Path) -> Path:
+    """A run folder from what a user types: the folder, its scores.json, or `results/<experiment>/latest`."""
+    path = Path(path)
+    if path.is_file() and path.name == "scores.json":
+        path = path.parent
+    if not (path / "scores.json").is_file():
+        if (path / "latest" / "scores.json").is_file():
+            return (path / "latest").resolve()
+        status = path / "status.json"
+        if status.is_file():
+            state = json.loads(read_text(status)).get("status")
+            raise HarnessError(f"{path} is a run folder whose run is {state}: it has no scores.json")
+        raise HarnessError(f"{path} is not a run folder (no scores.json); give results/<experiment>/<run> or "
+                           f"results/<experiment>/latest")
+    return path.resolve()
+
+
+def load_run(path: str | Path) -> RunResult:
+    """A results folder read back as a RunResult: test sets, hypotheses, per-segment statistics, corpus scores
+    and segment scores, and the metrics rebuilt from the run's config (so scores can be recomputed from the
+    statistics, e.g. for paired tests between runs). `document` holds scores.json as written; `systems` and
+    `significance` are left empty (their facts are in the document)."""
+    import yaml
+
+    from harness.config import instantiate_node
+    from harness.data.testset import build_testset
+    from harness.metrics.base import CorpusScore
+    from harness.run_result import SystemResult
+    from harness.significance import SignificanceSettings
+
+    folder = resolve_run_dir(path)
+    doc = load_scores(folder)
+    config = yaml.safe_load(read_text(folder / "config.yaml")) or {}
+    metrics = [instantiate_node(node, f"metrics.{key}") for key, node in (config.get("metrics") or {}).items()]
+    testsets = {}
+    for name, facts in doc["testsets"].items():
+        rows = [json.loads(line) for line in read_lines(folder / testset_path(name))]
+        testsets[name] = build_testset(name, facts["src_lang"], facts["tgt_lang"], [r["src"] for r in rows],
+                                       [tuple(r["refs"]) for r in rows], ids=[r["seg_id"] for r in rows],
+                                       doc_ids=[r["doc_id"] for r in rows], origin=facts.get("origin", ""))
+    by_name = {m.name: m for m in metrics}
+    results = []
+    for entry in doc["results"]:
+        r = SystemResult(entry["testset"], entry["system"], ok=entry["status"] == "ok", reason=entry["reason"])
+        if r.ok:
+            r.hypotheses = read_lines(folder / entry["hypotheses_file"])
+            stats_file = folder / statistics_path(r.testset, r.system)
+            r.statistics = read_statistics(stats_file) if stats_file.is_file() else {}
+            for metric, s in entry["scores"].items():
+                r.scores[metric] = CorpusScore(metric, s["score"], s["signature"], s.get("details", ""))
+                if metric in by_name and metric in r.statistics:
+                    r.segment_scores[metric] = by_name[metric].segment_scores(r.statistics[metric])
+        results.append(r)
+    settings = doc.get("significance", {}).get("settings") or {}
+    return RunResult(experiment=doc["experiment"], testsets=testsets, systems={}, metrics=metrics, results=results,
+                     significance_settings=SignificanceSettings(**settings) if settings else SignificanceSettings(),
+                     not_applicable=[(x["testset"], x["system"], x["reason"]) for x in doc.get("not_applicable", [])],
+                     metric_errors=doc.get("metric_errors", {}), rank_by=doc.get("rank_by", ""),
+                     started=doc.get("created", ""), seconds=doc.get("seconds", 0.0), output_dir=folder, document=doc)
+
+
+def segments_frame(path: str | Path):
+    """A run's segments as one tidy pandas DataFrame, one row per (test set, system, segment): `testset`,
+    `system`, `segment` (0-based position in the test set), `seg_id` (the test set's own id), `doc_id`, `src`,
+    `ref` (the first reference; `refs` holds all), `hyp`, and one column per metric with the segment score."""
+    import pandas as pd
+
+    run = load_run(path)
+    rows = []
+    for r in run.results:
+        if not r.ok:
+            continue
+        segments = run.testsets[r.testset].segments
+        for i, (seg, hyp) in enumerate(zip(segments, r.hypotheses)):
+            row = {"testset": r.testset, "system": r.system, "segment": i, "seg_id": seg.id, "doc_id": seg.doc_id,
+                   "src": seg.src, "ref": seg.refs[0], "refs": list(seg.refs), "hyp": hyp}
+            row.update({metric: float(values[i]) for metric, values in r.segment_scores.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -67,6 +67,11 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` atomically (temporary file + rename)."""
+    _atomic_write_bytes(Path(path), data)
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write `text` atomically (temporary file + rename)."""
     _atomic_write_bytes(Path(path), text.encode("utf-8"))

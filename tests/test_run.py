@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import OPUS_2020, OPUS_BT, PUBLISHED, ROOT, count_statistics_calls
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT, count_statistics_calls
 
 from harness.config import build_metric, compose
 from harness.errors import ConfigError, HarnessError, UnknownNameError
@@ -187,3 +187,27 @@ def test_interrupted_statistics_resume_from_the_last_stored_chunk(tmp_path):
     stats, computed = segment_statistics(build_metric("chrf"), ts, hyps, cache, chunk_size=300)
     assert computed == 1012 - 600
     assert (stats == build_metric("chrf").segment_statistics(hyps, ts.references)).all()
+
+
+def test_a_run_folder_reads_back_and_loads_into_pandas(files_only_run):
+    """load_run gives back the statistics the run scored; segments_frame is one tidy DataFrame."""
+    from harness.results import load_run, segments_frame
+
+    run, out = files_only_run
+    back = load_run(out)
+    assert [m.name for m in back.metrics] == [m.name for m in run.metrics]
+    for r in run.results:
+        if r.ok:
+            again = back.get(r.testset, r.system)
+            assert again.hypotheses == r.hypotheses
+            assert all((again.statistics[m] == r.statistics[m]).all() for m in r.statistics)
+            assert again.scores["BLEU"].score == r.scores["BLEU"].score
+    frame = segments_frame(out)
+    assert list(frame.columns[:9]) == ["testset", "system", "segment", "seg_id", "doc_id", "src", "ref", "refs", "hyp"]
+    assert len(frame) == 3 * 1012 + 52
+    opus = frame[(frame.system == "vie-eng_opus-2020-09-10")]
+    assert opus.segment.tolist() == list(range(1012)) and opus.seg_id.iloc[0] == "1"
+    assert opus.ref.tolist() == FLORES_REF.read_text(encoding="utf-8").split("\n")[:1012]
+    rows = [json.loads(line) for line in (out / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = [row["scores"]["chrF2"] for row in rows if row["system"] == "vie-eng_opus-2020-09-10"]
+    assert opus.chrF2.tolist() == expected
