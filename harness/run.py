@@ -135,7 +135,9 @@ def score_all(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], result
     Statistics come from the cache where possible; the rest are computed for all systems together, in
     `workers` processes (None: one per CPU) for string metrics."""
     cache = cache or Cache(None)
-    jobs = [(r, look_up_statistics(metric, testsets[r.testset], r.hypotheses, cache))
+    # each test set gets the metric as it applies to its target language (BLEU's tokenizer for zh, ja, ko)
+    jobs = [(r, look_up_statistics(metric.for_language(testsets[r.testset].tgt_lang), testsets[r.testset],
+                                   r.hypotheses, cache))
             for metric in metrics for r in results if r.ok]
     errors = compute_missing([job for _, job in jobs], cache, workers)
     if errors and strict:

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import sacrebleu
@@ -185,3 +187,62 @@ def test_hand_checkable_cases():
     assert ter.corpus_score(stats).score == 100.0
     # BLEU statistics are [hyp_len, ref_len, matches 1-4, totals 1-4]
     assert bleu.segment_statistics(["a b c"], [("a b d",)]).tolist() == [[3, 3, 2, 1, 0, 0, 3, 2, 1, 0]]
+
+
+# -- as sacreBLEU with a target language ----------------------------------------------------------------------
+
+def test_bleu_tokenizer_follows_the_target_language_as_in_sacrebleu(tmp_path, capsys):
+    """sacreBLEU with `-l xx-zh` tokenizes Chinese with its zh tokenizer: so does the harness, by test set."""
+    from harness.cli import main
+
+    refs = ["猫坐在垫子上。", "我们今天去北京。", "这是一个测试句子。"]
+    hyps = ["猫坐在垫子上", "我们明天去北京。", "这是测试句子。"]
+    ref, hyp = tmp_path / "ref.zh", tmp_path / "hyp.zh"
+    ref.write_text("\n".join(refs) + "\n", encoding="utf-8")
+    hyp.write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    expected = sacrebleu.BLEU(trg_lang="zh").corpus_score(hyps, [refs])
+    assert main(["score", "-r", str(ref), str(hyp), "-m", "bleu", "--tgt-lang", "zh"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "|tok:zh|" in line and line.split(" = ")[1].startswith(f"{expected.score:.2f} ")
+    assert sacrebleu.BLEU().corpus_score(hyps, [refs]).score != expected.score  # 13a would give another number
+    assert main(["score", "-r", str(ref), str(hyp), "-m", "bleu", "--tgt-lang", "zh", "-tok", "13a"]) == 0
+    assert "|tok:13a|" in capsys.readouterr().out  # an explicit tokenizer wins, as in sacreBLEU
+
+
+def test_an_optional_tokenizer_that_is_missing_is_one_clear_error(tmp_path, capsys):
+    from harness.cli import main
+
+    pytest.importorskip("sacrebleu")
+    try:
+        import MeCab  # noqa: F401
+        pytest.skip("mecab is installed here")
+    except ImportError:
+        pass
+    ref = tmp_path / "ref.ja"
+    ref.write_text("猫が座った。\n", encoding="utf-8")
+    assert main(["score", "-r", str(ref), str(ref), "-m", "bleu", "--tgt-lang", "ja"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "sacrebleu[ja]"' in err and "Traceback" not in err
+
+
+def test_lowercase_changes_bleu_only_as_sacrebleus_lc(capsys):
+    from harness.cli import main
+
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_BT), "-m", "bleu", "chrf", "-lc", "--format", "json"]) == 0
+    scores = json.loads(capsys.readouterr().out)["results"][0]["scores"]
+    refs, hyps = read_lines(FLORES_REF), read_lines(OPUS_BT)
+    assert scores["BLEU"]["score"] == sacrebleu.BLEU(lowercase=True).corpus_score(hyps, [refs]).score
+    assert scores["chrF2"]["score"] == sacrebleu.CHRF().corpus_score(hyps, [refs]).score
+    assert "|case:lc|" in scores["BLEU"]["signature"] and "|case:mixed|" in scores["chrF2"]["signature"]
+
+
+@pytest.mark.parametrize("code, message", [
+    ("vn", "'vn' is a country code, not a language code; did you mean 'vi'?"),
+    ("eng", "ISO 639-3 code; use the ISO 639-1 code 'en'"),
+    ("English", "is given by name; use its ISO 639-1 code 'en'"),
+])
+def test_language_codes_are_checked_with_a_hint(capsys, code, message):
+    from harness.cli import main
+
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_BT), "--tgt-lang", code]) == 2
+    assert message in capsys.readouterr().err

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from harness.errors import DataError
+from harness.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,13 @@ def build_testset(
     Sources are NFC-normalised because Vietnamese text often arrives in decomposed form (a base letter
     plus combining tone marks), which tokenizers and string metrics treat as different characters.
     References are kept byte-exact so that scores match sacreBLEU on the same files."""
+    from harness.languages import iso_code
+
+    for side, lang in (("src_lang", src_lang), ("tgt_lang", tgt_lang)):
+        try:
+            iso_code(lang)
+        except ConfigError as e:
+            raise ConfigError(f"test set {name!r}: {side}: {e}") from None
     n = len(sources)
     for i, refs in enumerate(references):
         if not refs:

@@ -78,6 +78,11 @@ class Metric(ABC):
         """Segment-level scores from per-segment statistics (default: score each row on its own)."""
         return self.scores_from_statistics(stats)
 
+    def for_language(self, tgt_lang: str) -> "Metric":
+        """The metric as it applies to a test set in `tgt_lang` (e.g. BLEU picks a Chinese tokenizer for
+        Chinese, as sacreBLEU does); `self` for metrics whose settings do not depend on the language."""
+        return self
+
     def runtime_info(self) -> dict:
         """Facts known only after computing (device, load time, ...), for scores.json; {} when there are none."""
         return {}

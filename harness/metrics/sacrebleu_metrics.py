@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from harness.errors import ConfigError
 from harness.metrics.base import CorpusScore, Metric
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,48 @@ class BLEU(_SacreBLEUMetric):
 
     name = "BLEU"
 
-    def __init__(self, *, tokenize: str, lowercase: bool, smooth_method: str, smooth_value: float | None,
+    def __init__(self, *, tokenize: str | None, lowercase: bool, smooth_method: str, smooth_value: float | None,
                  max_ngram_order: int, effective_order: bool):
+        self._options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
+                             smooth_value=smooth_value, max_ngram_order=max_ngram_order, effective_order=effective_order)
+        super().__init__(self._sacrebleu(""), IMPLEMENTATION["BLEU"])
+        self._by_language: dict[str, BLEU] = {}
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_by_language"] = {}  # workers build the variant they need (see _SacreBLEUMetric.__getstate__)
+        return state
+
+    def _sacrebleu(self, trg_lang: str):
         from sacrebleu.metrics import BLEU as SacreBLEU
 
-        super().__init__(SacreBLEU(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
-                                   smooth_value=smooth_value, max_ngram_order=max_ngram_order,
-                                   effective_order=effective_order), IMPLEMENTATION["BLEU"])
+        try:
+            return SacreBLEU(trg_lang=trg_lang, **self._options)
+        except RuntimeError as e:  # ja-mecab and ko-mecab need packages sacreBLEU does not install by default
+            extra = {"ja": "ja", "ko": "ko"}.get(trg_lang, "ja,ko")
+            raise ConfigError(f"BLEU for target language {trg_lang or '?'!r} uses sacreBLEU's "
+                              f"{self._options['tokenize'] or SacreBLEU._TOKENIZER_MAP.get(trg_lang)!r} tokenizer, "
+                              f"which needs extra packages: `pip install \"sacrebleu[{extra}]\"`; or set "
+                              f"metrics.bleu.tokenize (-tok) to another tokenizer, e.g. char "
+                              f"({str(e).strip().splitlines()[0]})") from None
+
+    def for_language(self, tgt_lang: str) -> "BLEU":
+        """With `tokenize: null`, the tokenizer sacreBLEU picks for the target language: zh for Chinese,
+        ja-mecab for Japanese, ko-mecab for Korean, 13a otherwise (one object per language, so systems share
+        its prepared references)."""
+        from sacrebleu.metrics import BLEU as SacreBLEU
+
+        from harness.languages import iso_code
+
+        lang = iso_code(tgt_lang)
+        if self._options["tokenize"] is not None or lang not in SacreBLEU._TOKENIZER_MAP:
+            return self
+        if lang not in self._by_language:
+            variant = copy.copy(self)
+            variant._sb, variant._refs_key, variant._refs_cache = self._sacrebleu(lang), None, None
+            variant._by_language = {}
+            self._by_language[lang] = variant
+        return self._by_language[lang]
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         return self._bleu(summed, self._sb.effective_order)
