@@ -65,10 +65,34 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config", config_p
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
-def group_options(group: str, directory: Path | None = None) -> list[str]:
-    """Config names available in a group folder (e.g. `system`)."""
-    folder = (directory or config_dir()) / group
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+def group_options(group: str, directory: Path | None = None, extra_dirs: Sequence[Path] = ()) -> list[str]:
+    """Config names available in a group folder (e.g. `system`), in the project's configs/ (or `directory`)
+    and in any `extra_dirs` (a user's own config folders, added with --config-dir or hydra.searchpath)."""
+    names = set()
+    for folder in [directory or config_dir(), *extra_dirs]:
+        if (folder / group).is_dir():
+            names.update(p.stem for p in (folder / group).glob("*.yaml"))
+    return sorted(names)
+
+
+def extra_config_dirs(overrides: Sequence[str]) -> list[Path]:
+    """The user's config folders named on a `run` command line: `--config-dir DIR` / `-cd DIR` /
+    `--config-dir=DIR`, and `hydra.searchpath=[file:///DIR,...]` (pkg:// entries are not folders)."""
+    dirs: list[Path] = []
+    items = list(overrides)
+    for i, item in enumerate(items):
+        if item in ("--config-dir", "-cd") and i + 1 < len(items):
+            dirs.append(Path(items[i + 1]))
+        elif item.startswith(("--config-dir=", "-cd=")):
+            dirs.append(Path(item.split("=", 1)[1]))
+        elif item.lstrip("+").startswith("hydra.searchpath="):
+            for entry in item.split("=", 1)[1].strip("[]").split(","):
+                entry = entry.strip().strip("'\"")
+                if entry.startswith("file://"):
+                    dirs.append(Path(entry[len("file://"):]))
+                elif entry and "://" not in entry:
+                    dirs.append(Path(entry))
+    return [d.expanduser().resolve() for d in dirs]
 
 
 def config_description(group: str, name: str, directory: Path | None = None) -> str:
@@ -104,7 +128,21 @@ def check_fields(node: Mapping[str, Any], where: str) -> None:
         return
     for key in node:
         if not str(key).startswith("_") and key not in names:
-            raise UnknownNameError(f"field of {where} ({node['_target_']})", str(key), names)
+            raise UnknownNameError("field", str(key), names, where=f"{where} ({node['_target_']})")
+
+
+def _missing_fields(node: Any, prefix: str = "") -> list[str]:
+    from omegaconf import DictConfig, OmegaConf
+
+    if not isinstance(node, DictConfig):
+        return []
+    out = []
+    for key in node:
+        if OmegaConf.is_missing(node, key):
+            out.append(prefix + str(key))
+        else:
+            out += _missing_fields(node[key], f"{prefix}{key}.")
+    return out
 
 
 def instantiate_node(node: Mapping[str, Any], where: str) -> Any:
@@ -113,6 +151,13 @@ def instantiate_node(node: Mapping[str, Any], where: str) -> Any:
 
     if node is None or "_target_" not in node:
         raise ConfigError(f"{where} has no _target_; every config node names the class or function to build")
+    missing = _missing_fields(node)
+    if missing:
+        name = where.split(".")[-1]
+        raise ConfigError(
+            f"{where}.{missing[0]} must be set (it is ??? in its config): add `{where}.{missing[0]}=...` to the "
+            f"command line. If your own config reuses the {name} template, write `defaults: [{name}@_here_, "
+            f"_self_]` in it, so the template's fields land in your config instead of beside it.")
     check_fields(node, where)
     try:
         return instantiate(node)
@@ -126,11 +171,21 @@ def instantiate_node(node: Mapping[str, Any], where: str) -> Any:
 
 
 def instantiate_group(nodes: Mapping[str, Any] | None, group: str) -> dict[str, Any]:
-    """Every node of a composed group (`testsets`, `systems`, `metrics`), built, by config key."""
+    """Every node of a composed group (`testsets`, `systems`, `metrics`), built, by config key.
+
+    A node without `_target_` only carries settings for a config this experiment does not select (e.g.
+    configs/local/default.yaml sets a model path of a system used elsewhere): it is left out, with a warning."""
     plural = GROUPS[group]
-    if not nodes:
+    selected = {key: node for key, node in (nodes or {}).items() if node is not None and "_target_" in node}
+    for key in nodes or {}:
+        if key not in selected:
+            log.warning("%s.%s has settings (%s) but no _target_, so it is left out: either no %s config of that "
+                        "name is selected (settings for another experiment, e.g. from configs/local/default.yaml), "
+                        "or its config reuses a template without @_here_ (write `defaults: [<template>@_here_, "
+                        "_self_]`)", plural, key, ", ".join(map(str, (nodes[key] or {}).keys())) or "none", group)
+    if not selected:
         raise ConfigError(f"the config selects no {group}s; add one, e.g. `{group}=[...]` on the command line")
-    return {key: instantiate_node(node, f"{plural}.{key}") for key, node in nodes.items()}
+    return {key: instantiate_node(node, f"{plural}.{key}") for key, node in selected.items()}
 
 
 def metric_config_name(name: str) -> str:
@@ -154,7 +209,8 @@ def build_metric(name: str, overrides: Mapping[str, Any] | None = None, cache_di
     known = [str(k) for k in node]
     for key, value in (overrides or {}).items():
         if key not in known:
-            raise UnknownNameError(f"option of metric {config_name}", key, [k for k in known if not k.startswith("_")])
+            raise UnknownNameError("option", key, [k for k in known if not k.startswith("_")],
+                                   where=f"metric {config_name}")
         node[key] = value
     full = OmegaConf.create({"paths": {"cache_dir": str(cache_dir) if cache_dir else None}, "metric": node})
     return instantiate_node(OmegaConf.to_container(full, resolve=True)["metric"], f"metrics.{config_name}")
@@ -162,50 +218,65 @@ def build_metric(name: str, overrides: Mapping[str, Any] | None = None, cache_di
 
 # ------------------------------------------------------------------------------------------ checking overrides
 
-def check_group_overrides(overrides: Sequence[str]) -> None:
-    """Unknown config names in `system=[...]`-style overrides get a "did you mean" error before Hydra runs."""
-    if any(o.startswith(("hydra.searchpath", "--config-dir", "-cd")) for o in overrides):
-        return  # configs may come from elsewhere; let Hydra decide
+def _parsed_overrides(overrides: Sequence[str]) -> list:
+    """Hydra's parse of the `key=value` overrides (flags and their arguments dropped); [] when they do not parse
+    (Hydra then reports the syntax error itself)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    items, skip = [], False
+    for o in overrides:
+        if skip:
+            skip = False
+        elif o in ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp", "--cfg", "-c",
+                   "--package", "-p", "--info", "-i"):
+            skip = o not in ("--info", "-i")
+        elif not o.startswith("-"):
+            items.append(o)
     try:
-        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
+        return OverridesParser.create().parse_overrides(items)
     except Exception:
-        return  # Hydra reports syntax errors itself
+        return []
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Before Hydra runs: unknown config names in `system=[...]`-style overrides and misspelt fields in
+    `systems.x.num_beam=1`-style ones get a "did you mean" error (Hydra would suggest adding `+`, which then
+    fails with an unexpected keyword argument)."""
+    parsed = _parsed_overrides(overrides)
+    extra = extra_config_dirs(overrides)
     for o in parsed:
         group = o.key_or_group.lstrip("+~").split("@")[0]
         if group not in GROUPS or o.is_delete():
             continue
         value = o.value()
         names = value if isinstance(value, list) else [value]
-        known = group_options(group)
+        known = group_options(group, extra_dirs=extra)
         for name in names:
             if isinstance(name, str) and name not in known and name != "null":
                 raise UnknownNameError(f"{group} config", name, known)
-
-
-def explain_composition_error(message: str) -> str | None:
-    """A clearer message for Hydra's "Could not override 'a.b.c'" about a misspelt field, or None."""
-    import re
-
-    match = re.search(r"Could not override '([^']+)'", message)
-    if not match or "Key '" not in message:
-        return None
-    path = match.group(1).lstrip("+~").split(".")
+    fields = [o for o in parsed if not o.is_force_add() and not o.is_add() and not o.is_delete()
+              and o.key_or_group != "hydra" and not o.key_or_group.startswith("hydra.") and "@" not in o.key_or_group
+              and o.key_or_group.split(".")[0] not in GROUPS]
+    if not fields:
+        return
+    selections = [o.input_line for o in parsed if o.key_or_group.lstrip("+~").split("@")[0] in GROUPS
+                  or o.key_or_group.startswith(("hydra.searchpath", "+hydra.searchpath"))]
+    selections += [f"hydra.searchpath=[{','.join('file://' + str(d) for d in extra)}]"] if extra else []
     try:
-        cfg = compose()
+        cfg = compose(selections)
     except Exception:
-        return None
-    node = cfg
-    for part in path[:-1]:
-        if part not in node:
-            return None
-        node = node[part]
-    hint = did_you_mean(path[-1], [str(k) for k in node])
-    where = ".".join(path[:-1])
-    fields = ", ".join(str(k) for k in node if not str(k).startswith("_"))
-    return (f"{where} has no field {path[-1]!r}." + (f" Did you mean {hint}?" if hint else "")
-            + f" Its fields: {fields}.")
+        return  # Hydra reports composition errors itself
+    for o in fields:
+        path = o.key_or_group.split(".")
+        node = cfg
+        for depth, part in enumerate(path[:-1]):
+            if not hasattr(node, "keys") or part not in [str(k) for k in node.keys()]:
+                known = [str(k) for k in node.keys()] if hasattr(node, "keys") else []
+                raise UnknownNameError("key", part, known, where=".".join(path[:depth]) or "the config")
+            node = node[part]
+        if hasattr(node, "keys") and path[-1] not in [str(k) for k in node.keys()]:  # `in` misses ??? values
+            raise UnknownNameError("field", path[-1], [str(k) for k in node.keys() if not str(k).startswith("_")],
+                                   where=".".join(path[:-1]) or "the config")
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -229,7 +300,7 @@ def hydra_main(overrides: list[str], task: Callable[[Any], None]) -> None:
 
     import hydra
 
-    check_group_overrides(overrides)
+    check_overrides(overrides)
     register_resolvers()
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")

@@ -27,12 +27,12 @@ class ConfigError(HarnessError):
 
 
 class UnknownNameError(ConfigError):
-    """A name (metric, system, test set, ...) is not one of the known ones."""
+    """A name (metric, system, test set, config field, ...) is not one of the known ones."""
 
-    def __init__(self, kind: str, name: str, known: list[str]):
+    def __init__(self, kind: str, name: str, known: list[str], where: str | None = None):
         self.kind, self.name, self.known = kind, name, sorted(known)
         hint = did_you_mean(name, self.known)
-        msg = f"unknown {kind} {name!r}."
+        msg = f"unknown {kind} {name!r}" + (f" in {where}" if where else "") + "."
         if hint:
             msg += f" Did you mean {hint}?"
         msg += f" Known {kind}s: {', '.join(self.known) or '(none)'}."

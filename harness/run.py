@@ -208,9 +208,16 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
     strict = bool(cfg.get("strict", False))
     testsets: dict[str, TestSet] = {ts.name: ts for ts in instantiate_group(cfg.get("testsets"), "testset").values()}
     metrics: list[Metric] = list(instantiate_group(cfg.get("metrics"), "metric").values())
-    systems: dict[str, TranslationSystem] = instantiate_group(cfg.get("systems"), "system")
+    from harness.systems.file import systems_from_hypotheses
+
+    shorthand = systems_from_hypotheses(cfg.get("hypotheses"), list(testsets))
+    systems: dict[str, TranslationSystem] = (instantiate_group(cfg.get("systems"), "system")
+                                             if cfg.get("systems") or not shorthand else {})
     for key, system in systems.items():
         system.config_key = f"systems.{key}"
+    for name, system in shorthand.items():
+        system.config_key = f"hypotheses.{name}"
+        systems[f"hypotheses.{name}"] = system
     names = [s.name for s in systems.values()]
     if len(set(names)) != len(names):
         raise ConfigError(f"two systems share a name: {sorted({n for n in names if names.count(n) > 1})}; "

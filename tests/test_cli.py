@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import FLORES_REF, OPUS_2020, OPUS_BT, PUBLISHED, ROOT
 
 from harness.cli import main
@@ -94,3 +96,39 @@ def test_list_shows_groups_and_descriptions(capsys):
     assert main(["list", "system"]) == 0
     out = capsys.readouterr().out
     assert "opus_mt_vi_en" in out and "Marian/OPUS-MT" in out
+
+
+def test_score_takes_sacrebleus_i_and_standard_input(tmp_path):
+    via_i = _cli("score", "-r", FLORES_REF, "-i", OPUS_2020, "-m", "bleu")
+    via_arg = _cli("score", "-r", FLORES_REF, OPUS_2020, "-m", "bleu")
+    piped = subprocess.run([sys.executable, "-m", "harness", "score", "-r", str(FLORES_REF), "-m", "bleu"],
+                           input=OPUS_2020.read_text(encoding="utf-8"), capture_output=True, text=True, cwd=ROOT)
+    assert via_i.returncode == via_arg.returncode == piped.returncode == 0, piped.stderr
+    assert via_i.stdout == via_arg.stdout == piped.stdout and " = 25.34 " in piped.stdout
+
+
+def test_score_warns_when_a_hypothesis_is_a_reference_file(capsys, caplog):
+    """`-r ref1 ref2 hyp` reads ref2 as a hypothesis: it scores 100, and the user is told why."""
+    with caplog.at_level("WARNING"):
+        assert main(["score", "-r", str(FLORES_REF), str(FLORES_REF), str(OPUS_2020), "-m", "bleu"]) == 0
+    assert f"hypothesis file {FLORES_REF} is identical to reference {FLORES_REF}" in caplog.text
+    assert "repeat -r for more" in caplog.text
+
+
+def test_score_writes_segment_level_scores(tmp_path, capsys):
+    import sacrebleu
+
+    out = tmp_path / "segments.tsv"
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), str(OPUS_BT), "-m", "bleu", "chrf",
+                 "--segments", str(out)]) == 0
+    rows = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == ["system", "segment", "seg_id", "BLEU", "chrF2"] and len(rows) == 1 + 2 * 1012
+    refs, hyps = FLORES_REF.read_text(encoding="utf-8").split("\n"), OPUS_BT.read_text(encoding="utf-8").split("\n")
+    row = rows[1 + 1012 + 9]  # opus+bt, segment 10
+    assert row[:3] == [str(OPUS_BT), "10", "10"]
+    assert float(row[3]) == pytest.approx(sacrebleu.sentence_bleu(hyps[9], [refs[9]]).score, abs=1e-4)
+    assert float(row[4]) == pytest.approx(sacrebleu.sentence_chrf(hyps[9], [refs[9]]).score, abs=1e-4)
+    capsys.readouterr()
+    assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), "-m", "bleu", "--segments", "-"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "system\tsegment\tseg_id\tBLEU" and len(printed) == 1013

@@ -99,9 +99,40 @@ def test_hf_datasets_from_local_json_files(tmp_path):
                         split="train", data_files=str(p))
 
 
-def test_hf_hub_dataset_unreachable_names_the_data_set():
+def test_hf_hub_dataset_unreachable_names_the_data_set_and_fails_at_once(monkeypatch):
+    import time
+
+    import datasets
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: pytest.fail("tried the hub although offline"))
+    start = time.perf_counter()
     with pytest.raises(ModelUnavailableError) as e:
         load_hf_dataset("flores", "openlanguagedata/flores_plus", source_field="text", reference_fields="text",
                         split="devtest")
+    assert time.perf_counter() - start < 5  # not datasets' retries
     msg = str(e.value)
     assert "openlanguagedata/flores_plus" in msg and "offline" in msg and "data_files" in msg
+    assert "save_to_disk" in msg
+
+
+def test_local_json_files_need_no_split_name(tmp_path):
+    """`path: json` + `data_files` loads as a split called "train"; asking for "test" (the default) uses it."""
+    p = tmp_path / "devtest.jsonl"
+    p.write_text(json.dumps({"vi": "xin chào", "en": "hello"}) + "\n", encoding="utf-8")
+    ts = load_hf_dataset("hf", "json", source_field="vi", reference_fields="en", data_files=str(p))
+    assert ts.sources == ["xin chào"]
+
+
+def test_a_dataset_saved_with_save_to_disk_loads(tmp_path):
+    import datasets
+
+    rows = {"vi": ["một", "hai", "ba"], "en": ["one", "two", "three"]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "single"))
+    datasets.DatasetDict({"dev": datasets.Dataset.from_dict(rows),
+                          "test": datasets.Dataset.from_dict({"vi": ["bốn"], "en": ["four"]})}
+                         ).save_to_disk(str(tmp_path / "dict"))
+    single = load_hf_dataset("s", str(tmp_path / "single"), source_field="vi", reference_fields="en")
+    assert single.sources == rows["vi"] and [r[0] for r in single.references] == rows["en"]
+    assert load_hf_dataset("d", str(tmp_path / "dict"), source_field="vi", reference_fields="en").sources == ["bốn"]
+    with pytest.raises(DataError, match="no split 'train'; it has 'dev', 'test'"):
+        load_hf_dataset("d", str(tmp_path / "dict"), source_field="vi", reference_fields="en", split="train")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import time
 from datetime import datetime
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError
+
+log = logging.getLogger(__name__)
 
 HELP = "score hypothesis files against references (like sacrebleu / comet-score)"
 DESCRIPTION = ("Score one or more hypothesis files against reference file(s). The first hypothesis is the baseline "
@@ -32,7 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from harness.config import group_options
 
     # nargs="*" (not "+") so that `-m bleu HYP` reaches our check below instead of argparse's terse error
-    p.add_argument("hypotheses", nargs="*", metavar="HYP", help="hypothesis files, one segment per line")
+    p.add_argument("hypotheses", nargs="*", metavar="HYP",
+                   help="hypothesis files, one segment per line (none: one system read from standard input)")
+    p.add_argument("-i", "--input", dest="input_files", nargs="+", default=[], metavar="HYP",
+                   help="hypothesis files, as sacrebleu's -i (the same as giving them as arguments)")
     p.add_argument("-r", "--ref", dest="refs", action="append", required=True, metavar="REF",
                    help="reference file; repeat -r for several references")
     p.add_argument("-s", "--src", metavar="SRC", help="source file (needed by source-based metrics such as COMET)")
@@ -44,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="set a field of a metric's config, e.g. -O chrf.lowercase=true -O xcomet.model=/models/x "
                         "(repeatable; values are YAML)")
     p.add_argument("-f", "--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--segments", metavar="FILE",
+                   help="also write segment-level scores as TSV (system, segment, seg_id, one column per metric) to "
+                        "FILE; `-` prints them instead of the table, as comet-score prints segment scores")
     p.add_argument("-tok", "--tokenize", default=None, help="BLEU tokenizer (default: 13a)")
     p.add_argument("-lc", "--lowercase", action="store_true", help="lowercase before BLEU")
     p.add_argument("-w", "--width", type=int, default=None,
@@ -180,18 +189,40 @@ def significance_settings(args: argparse.Namespace):
     return SignificanceSettings(test="none")
 
 
+def _systems(args: argparse.Namespace, testset) -> dict:
+    """One system per hypothesis file, or one read from standard input when no file is given (as sacrebleu)."""
+    import sys
+
+    from harness.systems.file import FileOutputs, GivenOutputs
+    from harness.textio import read_lines
+
+    if not args.hypotheses:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise DataError("no hypothesis files given: mt-harness score -r REF HYP [HYP ...] [-m METRIC ...] "
+                            "(or pipe one system's output in: ... | mt-harness score -r REF)")
+        lines = [line.rstrip() for line in sys.stdin.read().split("\n")]
+        if lines and lines[-1] == "":
+            lines.pop()
+        return {"stdin": GivenOutputs("stdin", {"score": lines}, origin="standard input")}
+    references = [read_lines(r) for r in args.refs]
+    for path in args.hypotheses:
+        same = next((ref for ref, lines in zip(args.refs, references) if read_lines(path) == lines), None)
+        if same is not None:
+            log.warning("hypothesis file %s is identical to reference %s: is it meant as a reference? Each -r names "
+                        "one reference file (repeat -r for more); hypothesis files follow the options", path, same)
+    return {path: FileOutputs(path, {"score": path}) for path in args.hypotheses}
+
+
 def score_files(args: argparse.Namespace):
     """The files as a one-test-set run (test set "score", one file-output system per hypothesis file)."""
     from harness.cache import Cache
     from harness.run import compare_systems, score_all, translate_all
     from harness.run_result import RunResult
-    from harness.systems.file import FileOutputs
 
     started = datetime.now().astimezone()
     t0 = time.perf_counter()
+    args.hypotheses = [*args.hypotheses, *args.input_files]
     metrics = build_metrics(args)
-    if not args.hypotheses:
-        raise DataError("no hypothesis files given: mt-harness score -r REF HYP [HYP ...] [-m METRIC ...]")
     if len(set(args.hypotheses)) != len(args.hypotheses):
         dup = next(h for h in args.hypotheses if args.hypotheses.count(h) > 1)
         raise DataError(f"hypothesis file {dup} is given twice")
@@ -200,7 +231,7 @@ def score_files(args: argparse.Namespace):
     for m in metrics:
         if m.needs_sources and not args.src:
             raise DataError(f"metric {m.name} needs the source sentences: add -s SRC")
-    systems = {path: FileOutputs(path, {"score": path}) for path in args.hypotheses}
+    systems = _systems(args, testset)
     testsets = {"score": testset}
     cache = Cache(Path(args.cache_dir) / "cache.sqlite" if args.cache_dir else None)
     try:
@@ -214,11 +245,31 @@ def score_files(args: argparse.Namespace):
                      seconds=time.perf_counter() - t0)
 
 
+def segment_table(run) -> str:
+    """Segment-level scores as TSV: system, segment (1-based line), seg_id, then one column per metric."""
+    metrics = [m.name for m in run.metrics if m.name not in run.metric_errors]
+    lines = ["\t".join(["system", "segment", "seg_id", *metrics])]
+    for r in run.results:
+        for i, seg in enumerate(run.testsets[r.testset].segments):
+            values = [f"{r.segment_scores[m][i]:.{next(x.display_digits for x in run.metrics if x.name == m) + 2}f}"
+                      for m in metrics]
+            lines.append("\t".join([r.system, str(i + 1), seg.id, *values]))
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.report import score_text
     from harness.results import run_document
+    from harness.textio import write_text
 
-    doc = run_document(score_files(args))
+    scored = score_files(args)
+    if args.segments:
+        table = segment_table(scored)
+        if args.segments == "-":
+            print(table, end="")
+            return 0
+        write_text(args.segments, table)
+    doc = run_document(scored)
     if args.format == "json":
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:

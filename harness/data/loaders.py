@@ -6,6 +6,7 @@ Formats: parallel plain-text files (one segment per line), TSV, JSONL, and Huggi
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,6 +14,8 @@ from typing import Any, Sequence
 from harness.data.testset import TestSet, build_testset
 from harness.errors import DataError, ModelUnavailableError
 from harness.textio import read_lines, read_text
+
+log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
 
@@ -124,28 +127,58 @@ def _get_field(record: dict, dotted: str, origin: str) -> Any:
     return value
 
 
+def _saved_dataset(path: str) -> bool:
+    """Whether `path` is a folder written by `Dataset.save_to_disk` / `DatasetDict.save_to_disk`."""
+    folder = Path(path)
+    return folder.is_dir() and ((folder / "dataset_info.json").is_file() and (folder / "state.json").is_file()
+                                or (folder / "dataset_dict.json").is_file())
+
+
+def _pick_split(dataset: Any, split: str, origin: str):
+    """One split of a loaded DatasetDict: `split`, or the only one there is (local JSON/CSV files load as a single
+    split called "train", whatever the file is)."""
+    if not hasattr(dataset, "keys"):  # already a Dataset
+        return dataset
+    splits = list(dataset.keys())
+    if split in splits:
+        return dataset[split]
+    if len(splits) == 1:
+        log.info("%s: no split %r; using its only split, %r", origin, split, splits[0])
+        return dataset[splits[0]]
+    raise DataError(f"{origin}: no split {split!r}; it has {', '.join(map(repr, splits))}: set split to one of them")
+
+
 def load_hf_dataset(name: str, path: str, source_field: str, reference_fields: str | Sequence[str],
                     src_lang: str = "vi", tgt_lang: str = "en", split: str = "test",
                     config_name: str | None = None, data_files: Any = None, revision: str | None = None,
                     id_field: str | None = None, doc_id_field: str | None = None) -> TestSet:
-    """A Hugging Face `datasets` data set: a hub name, a local folder, or a builder such as "json"/"csv"/
-    "parquet" with `data_files`. Fields may be dotted (`translation.vi`)."""
-    import datasets  # heavy: imported only when a data set is loaded
+    """A Hugging Face `datasets` data set: a hub name, a local folder (including one written by `save_to_disk`),
+    or a builder such as "json"/"csv"/"parquet" with `data_files`. Fields may be dotted (`translation.vi`).
 
+    With local files, a missing `split` falls back to the only split there is. A hub name is tried only when
+    the hub answers: offline it fails at once with the fix, instead of after `datasets`' retries."""
     from harness.hub import hub_unreachable_reason
 
     origin = f"datasets:{path}" + (f"/{config_name}" if config_name else "") + f"[{split}]"
     is_local = Path(path).exists() or data_files is not None or path in ("json", "csv", "parquet", "text")
+    reason = None if is_local else hub_unreachable_reason()
+    if reason:
+        raise ModelUnavailableError(
+            f"cannot load data set {path!r}: {reason}, and it is a hub name. Download it where the hub is reachable "
+            f"(`datasets.load_dataset({path!r}).save_to_disk('/data/{Path(path).name}')`) and set `path: "
+            f"/data/{Path(path).name}`, or point the config at its files: `path: json` with "
+            f"`data_files: /path/to/{split}.jsonl`.")
+    import datasets  # heavy: imported only when a data set is loaded
+
     try:
-        ds = datasets.load_dataset(path, config_name, split=split, data_files=data_files, revision=revision)
+        if _saved_dataset(path):
+            ds = _pick_split(datasets.load_from_disk(path), split, origin)
+        else:
+            ds = _pick_split(datasets.load_dataset(path, config_name, data_files=data_files, revision=revision),
+                             split, origin)
+    except DataError:
+        raise
     except (FileNotFoundError, ConnectionError, OSError, ValueError) as e:
-        reason = None if is_local else hub_unreachable_reason()
-        if reason:
-            raise ModelUnavailableError(
-                f"cannot load data set {path!r}: {reason}, and it is not in the local cache "
-                f"({type(e).__name__}: {e}). Download it where the hub is reachable and point the config at "
-                f"the files, e.g. `path: json` with `data_files: /path/to/{split}.jsonl`, or `path: /local/folder`."
-            ) from None
         raise DataError(f"cannot load data set {origin}: {type(e).__name__}: {e}") from None
     ref_fields = _as_list(reference_fields)
     srcs, refs, ids, docs = [], [], [], []
