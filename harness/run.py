@@ -103,21 +103,21 @@ def translate_all(testsets: Mapping[str, TestSet], systems: Mapping[str, Transla
                 not_applicable.append((ts.name, system.name, str(e)))
                 continue
             except Exception as e:  # one system's failure must not cost the others their results
-                if isinstance(e, HarnessError):
-                    reason = str(e)
-                else:
-                    reason = f"{type(e).__name__} while translating: {e}"
-                    # the traceback goes to run.log only (configs/hydra/default.yaml routes this logger there)
-                    logging.getLogger("harness.traceback").error("system %s failed on %s", system.name, ts.name,
-                                                                 exc_info=True)
+                reason = str(e) if isinstance(e, HarnessError) else f"{type(e).__name__} while translating: {e}"
+                # the whole reason (and any traceback) to run.log only (configs/hydra/default.yaml routes this
+                # logger there); the terminal gets one short line, the leaderboard's notes the reason once
+                logging.getLogger("harness.runlog").error("system %s failed on %s: %s", system.name, ts.name,
+                                                          reason, exc_info=not isinstance(e, HarnessError))
                 if strict:
                     raise HarnessError(f"system {system.name!r} did not run on {ts.name!r} (strict=true): "
                                        f"{reason}") from (None if isinstance(e, HarnessError) else e)
+                short = reason if len(reason) <= 90 else reason[:88].rsplit(" ", 1)[0] + " …"
                 if isinstance(e, ModelUnavailableError):
                     unloadable[system.name] = reason
-                    log.warning("system %s not run: %s", system.name, reason)
+                    log.warning("system %s not run: %s (the reason in full: leaderboard notes)", system.name, short)
                 else:
-                    log.warning("system %s not run on %s: %s", system.name, ts.name, reason)
+                    log.warning("system %s not run on %s: %s (the reason in full: leaderboard notes)", system.name,
+                                ts.name, short)
                 results.append(SystemResult(ts.name, system.name, ok=False, reason=reason))
                 continue
             if r.n_empty:

@@ -6,7 +6,7 @@ import pytest
 
 from harness.config import compose
 from harness.data import build_testset
-from harness.errors import ConfigError, ModelUnavailableError
+from harness.errors import ConfigError, HarnessError, ModelUnavailableError
 from harness.run import evaluate
 from harness.systems.hf_seq2seq import HFSeq2Seq
 from harness.testing.tiny_models import CORPUS
@@ -186,3 +186,34 @@ def test_hub_model_offline_error_names_model_and_config_key(testset):
 def test_missing_local_folder_is_reported_as_such(testset, tmp_path):
     with pytest.raises(ModelUnavailableError, match="does not exist"):
         HFSeq2Seq("x", str(tmp_path / "no-such-model")).translate(testset)
+
+
+def test_an_input_longer_than_the_models_positions_is_cut_and_counted(tiny_models, tmp_path):
+    """The tiny Marian has 256 positions; max_input_tokens=512 would make generate() raise IndexError."""
+    long_source = " ".join(CORPUS[:8]) * 4
+    ts = build_testset("long", "vi", "en", [long_source, CORPUS[0]], [("x",), ("y",)])
+    system = HFSeq2Seq("tiny", str(tiny_models["marian"]), num_beams=1, max_new_tokens=3, max_input_tokens=512)
+    assert len(system.translate(ts)) == 2
+    info = system.runtime_info()
+    assert info["max_input_tokens"] == 256 and info["truncated_inputs"] == 1
+
+
+def test_any_exception_in_one_system_makes_it_not_run_and_the_rest_completes(tiny_models, tmp_path, results_env,
+                                                                          monkeypatch, caplog):
+    def explode(self, testset):
+        raise IndexError("index out of range in self")
+        yield  # a generator, as translate_batches is
+
+    monkeypatch.setattr(HFSeq2Seq, "translate_batches", explode)
+    overrides = ["testset=[seed_article]", "system=[copy_source,hf_seq2seq]", "metric=[bleu]",
+                 f"systems.hf_seq2seq.model={tiny_models['marian']}"]
+    with caplog.at_level("ERROR", logger="harness.runlog"):
+        run = evaluate(compose(overrides), output_dir=tmp_path / "out")
+    failed = run.get("seed_article", "hf-seq2seq")
+    assert not failed.ok and failed.reason == "IndexError while translating: index out of range in self"
+    assert run.get("seed_article", "copy-source").ok
+    record = next(r for r in caplog.records if r.name == "harness.runlog")
+    assert record.exc_info and record.exc_info[0] is IndexError  # the traceback goes to run.log
+    assert "not run [1]" in (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    with pytest.raises(HarnessError, match="strict=true.*IndexError"):
+        evaluate(compose(overrides + ["strict=true"]), write=False)
