@@ -23,7 +23,7 @@ def _required_values(tmp_path):
         ("testset", "jsonl"): [f"testsets.jsonl.path={jsonl}"],
         ("testset", "tsv"): [f"testsets.tsv.path={tsv}"],
         ("testset", "hf_dataset"): ["testsets.hf_dataset.path=json", f"+testsets.hf_dataset.data_files={jsonl}",
-                                    "testsets.hf_dataset.split=train", "testsets.hf_dataset.source_field=src",
+                                    "testsets.hf_dataset.source_field=src",
                                     "testsets.hf_dataset.reference_fields=[ref]"],
         ("system", "file"): [f"systems.file.outputs={{flores200_devtest:{OPUS_2020}}}"],
         ("system", "hf_seq2seq"): ["systems.hf_seq2seq.model=org/some-model"],

@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--segments", metavar="FILE",
                    help="also write segment-level scores as TSV (system, segment, seg_id, one column per metric) to "
                         "FILE; `-` prints them instead of the table, as comet-score prints segment scores")
-    p.add_argument("-tok", "--tokenize", default=None, help="BLEU tokenizer (default: 13a)")
+    p.add_argument("-tok", "--tokenize", default=None, help="BLEU tokenizer (default: by --tgt-lang as sacreBLEU: zh, ja-mecab, ko-mecab, else 13a)")
     p.add_argument("-lc", "--lowercase", action="store_true", help="lowercase before BLEU")
     p.add_argument("-w", "--width", type=int, default=None,
                    help="digits after the decimal point in text output (default: 2 for BLEU/chrF/TER, 4 for COMET)")
