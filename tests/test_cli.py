@@ -132,3 +132,20 @@ def test_score_writes_segment_level_scores(tmp_path, capsys):
     assert main(["score", "-r", str(FLORES_REF), str(OPUS_2020), "-m", "bleu", "--segments", "-"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "system\tsegment\tseg_id\tBLEU" and len(printed) == 1013
+
+
+def test_the_terminal_shows_what_matters_once(tmp_path):
+    """Log lines on stderr (one per system that did not run, one cache summary), the leaderboard on stdout
+    without Markdown escapes, and no progress bars when stderr is not a terminal."""
+    env = {"MT_HARNESS_RESULTS": str(tmp_path / "results"), "MT_HARNESS_CACHE": str(tmp_path / "cache")}
+    args = ["run", "system=[opus_2020_09_10,opus_bt_2021_04_30,opus_mt_vi_en]", "metric=[bleu,chrf]",
+            "significance.baseline=vie-eng_opus-2020-09-10"]
+    _cli(*args, env=env)
+    res = _cli(*args, env=env)  # the second run finds every statistic in the cache
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("opus-mt-vi-en not run") == 1  # two test sets, one line
+    assert res.stderr.count("from the cache") == 1
+    assert "it/s" not in res.stderr and "seg/s" not in res.stderr  # no progress bars off a terminal
+    assert "\\*" not in res.stdout and "* differs from the baseline vie-eng_opus-2020-09-10" in res.stdout
+    md = next((tmp_path / "results" / "default").glob("*/leaderboard.md")).read_text(encoding="utf-8")
+    assert "\\* differs from the baseline" in md  # the Markdown file keeps its escape
