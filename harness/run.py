@@ -73,6 +73,8 @@ def translate_testset(system: TranslationSystem, testset: TestSet, cache: Cache)
                                                   for i, h, d in zip(positions, batch.hypotheses, batch_details)})
                 facts.translated += len(positions)
                 facts.batches += 1
+                facts.generated_tokens += batch.generated_tokens
+                facts.oom_retries += batch.oom_retries
                 bar.update(len(positions))
     absent = [i for i, h in enumerate(hyps) if h is None]
     if absent:

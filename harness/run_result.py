@@ -28,12 +28,17 @@ class TranslationFacts:
     cached: int = 0             # hypotheses taken from the translation cache
     translated: int = 0         # hypotheses the system produced in this run
     batches: int = 0            # batches the system delivered in this run
+    generated_tokens: int = 0   # tokens generated in this run, where the system counts them
+    oom_retries: int = 0        # batches halved after running out of GPU memory
 
     def as_dict(self) -> dict[str, Any]:
-        segments_per_second = self.translated / self.seconds if self.translated and self.seconds > 0 else None
+        def rate(amount: int) -> float | None:
+            return round(amount / self.seconds, 2) if amount and self.seconds > 0 else None
+
         return {"seconds": round(self.seconds, 3), "cached": self.cached, "translated": self.translated,
-                "batches": self.batches,
-                "segments_per_second": round(segments_per_second, 2) if segments_per_second else None}
+                "batches": self.batches, "segments_per_second": rate(self.translated),
+                "generated_tokens": self.generated_tokens, "tokens_per_second": rate(self.generated_tokens),
+                "oom_retries": self.oom_retries}
 
 
 @dataclass

@@ -21,6 +21,8 @@ class TranslatedBatch:
     indices: list[int]
     hypotheses: list[str]
     details: list[dict[str, Any]] | None = None
+    generated_tokens: int = 0   # tokens the model generated for this batch (0 where unknown)
+    oom_retries: int = 0        # times the batch was halved after running out of memory
 
     def __post_init__(self):
         if len(self.indices) != len(self.hypotheses):

@@ -26,6 +26,7 @@ from harness.errors import ConfigError
 from harness.hub import dtype_kwarg, load_pretrained, local_fingerprint
 from harness.languages import language_name
 from harness.systems.base import TranslatedBatch, TranslationSystem
+from harness.systems.batching import length_sorted_batches, run_with_oom_backoff
 from harness.systems.llm_answers import CLEANING_STEPS, CLEANING_VERSION, hypotheses_and_details
 from harness.systems.llm_prompt import load_prompt, plain_config_value
 
@@ -48,7 +49,7 @@ class HFCausal(TranslationSystem):
 
     def __init__(self, name: str, model: str, prompt: str | Mapping[str, Any] = "instruction",
                  tokenizer: str | None = None, revision: str | None = None, use_chat_template: str | bool = "auto",
-                 batch_size: int = 8, max_new_tokens: int = 512, do_sample: bool = False, temperature: float = 1.0,
+                 batch_size: int = 8, max_batch_tokens: int | None = None, max_new_tokens: int = 512, do_sample: bool = False, temperature: float = 1.0,
                  top_p: float = 1.0, seed: int | None = None, clean_answers: bool = True, device: str = "auto",
                  dtype: str = "auto", trust_remote_code: bool = False,
                  generate_kwargs: Mapping[str, Any] | None = None):
@@ -66,7 +67,9 @@ class HFCausal(TranslationSystem):
         self.model_name, self.tokenizer_name, self.revision = str(model), str(tokenizer or model), revision
         self.prompt = load_prompt(prompt, f"{where} prompt")
         self.use_chat_template = use_chat_template
-        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
+        if max_batch_tokens is not None and max_batch_tokens < 1:
+            raise ConfigError(f"{where}: max_batch_tokens must be >= 1 (or null), not {max_batch_tokens}")
+        self.batch_size, self.max_new_tokens, self.max_batch_tokens = batch_size, max_new_tokens, max_batch_tokens
         self.do_sample, self.temperature, self.top_p, self.seed = bool(do_sample), temperature, top_p, seed
         self.clean_answers = bool(clean_answers)
         self.device, self.dtype, self.trust_remote_code = device, dtype, bool(trust_remote_code)
@@ -180,17 +183,23 @@ class HFCausal(TranslationSystem):
         if limit and max(lengths) + self.max_new_tokens > limit:
             log.warning("%s: the longest prompt of %s (%d tokens) plus max_new_tokens=%d exceeds the model's %d "
                         "positions", self.name, testset.name, max(lengths), self.max_new_tokens, limit)
-        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
         steps = CLEANING_STEPS if self.clean_answers else ("joined_lines",)
         if self.do_sample and self.seed is not None:
             torch.manual_seed(self.seed)
+
+        def generate(batch: list[int]) -> tuple[list[str], int]:
+            enc = tok([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                      add_special_tokens=add_special).to(device)
+            generated = model.generate(**enc, generation_config=self._generation_config)[:, enc["input_ids"].shape[1]:]
+            n_tokens = int((generated != self._generation_config.pad_token_id).sum())
+            return tok.batch_decode(generated, skip_special_tokens=True), n_tokens
+
         with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b:b + self.batch_size]
-                enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                          add_special_tokens=add_special).to(device)
-                generated = model.generate(**enc, generation_config=self._generation_config)
-                answers = tok.batch_decode(generated[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                hyps, details = hypotheses_and_details(answers, [sources[i] for i in idx], target_language=target,
-                                                       source_language=source_language, steps=steps)
-                yield TranslatedBatch(idx, hyps, details)
+            for batch in length_sorted_batches(lengths, self.batch_size, self.max_batch_tokens):
+                retries: dict[str, int] = {}
+                for part, (answers, n_tokens) in run_with_oom_backoff(batch, generate, self.name, retries):
+                    hyps, details = hypotheses_and_details(answers, [sources[i] for i in part],
+                                                           target_language=target, source_language=source_language,
+                                                           steps=steps)
+                    yield TranslatedBatch(part, hyps, details, generated_tokens=n_tokens,
+                                          oom_retries=retries.pop("oom_retries", 0))

@@ -21,6 +21,7 @@ from harness.errors import ConfigError
 from harness.hub import dtype_kwarg, load_pretrained, local_fingerprint
 from harness.languages import code_for_family
 from harness.systems.base import TranslatedBatch, TranslationSystem
+from harness.systems.batching import length_sorted_batches, run_with_oom_backoff
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class HFSeq2Seq(TranslationSystem):
     def __init__(self, name: str, model: str, tokenizer: str | None = None, revision: str | None = None,
                  family: str = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
                  source_prefix: str = "", target_start: str = "forced_bos", batch_size: int = 16,
+                 max_batch_tokens: int | None = None,
                  num_beams: int = 4, max_new_tokens: int = 256, max_input_tokens: int = 512,
                  device: str = "auto", dtype: str = "float32", generate_kwargs: Mapping[str, Any] | None = None):
         super().__init__(name)
@@ -60,7 +62,9 @@ class HFSeq2Seq(TranslationSystem):
         #: the configured family ("auto" stays "auto": it is part of the signature that keys the cache)
         self.family, self.src_lang, self.tgt_lang = family, src_lang, tgt_lang
         self.source_prefix, self.target_start = source_prefix, target_start
-        self.batch_size, self.num_beams = batch_size, num_beams
+        if max_batch_tokens is not None and max_batch_tokens < 1:
+            raise ConfigError(f"system {name!r}: max_batch_tokens must be >= 1 (or null), not {max_batch_tokens}")
+        self.batch_size, self.num_beams, self.max_batch_tokens = batch_size, num_beams, max_batch_tokens
         self.max_new_tokens, self.max_input_tokens = max_new_tokens, max_input_tokens
         self.device, self.dtype = device, dtype
         self.generate_kwargs = dict(generate_kwargs or {})
@@ -151,15 +155,21 @@ class HFSeq2Seq(TranslationSystem):
             self._runtime["truncated_inputs"] += n_truncated
             log.warning("%s: %d of %d sources of %s are longer than %d tokens and are truncated",
                         self.name, n_truncated, len(sources), testset.name, self._input_limit)
-        # Longest first: batches of similar length waste little padding, and an out-of-memory error shows at once.
-        order = sorted(range(len(sources)), key=lambda i: -lengths[i])
         device = self._runtime["device"]
+
+        def generate(batch: list[int]) -> tuple[list[str], int]:
+            enc = tok([sources[i] for i in batch], return_tensors="pt", padding=True, truncation=True,
+                      max_length=self._input_limit).to(device)
+            generated = model.generate(**enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
+                                       **lang_kwargs, **self.generate_kwargs)
+            # tokens after the decoder's start token, padding not counted
+            n_tokens = int((generated[:, 1:] != tok.pad_token_id).sum())
+            return [text.strip() for text in tok.batch_decode(generated, skip_special_tokens=True)], n_tokens
+
         with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b:b + self.batch_size]
-                enc = tok([sources[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                          max_length=self._input_limit).to(device)
-                generated = model.generate(**enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
-                                           **lang_kwargs, **self.generate_kwargs)
-                texts = [text.strip() for text in tok.batch_decode(generated, skip_special_tokens=True)]
-                yield TranslatedBatch(idx, texts)
+            inputs = [min(n, self._input_limit) for n in lengths]  # what the model sees, after truncation
+            for batch in length_sorted_batches(inputs, self.batch_size, self.max_batch_tokens):
+                retries: dict[str, int] = {}
+                for part, (texts, n_tokens) in run_with_oom_backoff(batch, generate, self.name, retries):
+                    yield TranslatedBatch(part, texts, generated_tokens=n_tokens,
+                                          oom_retries=retries.pop("oom_retries", 0))
