@@ -55,14 +55,17 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("run_stamp", run_stamp, replace=True, use_cache=True)
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "config", config_path: str | Path | None = None):
-    """Compose a config as `mt-harness run` would, without running anything."""
+def compose(overrides: Sequence[str] = (), config_name: str = "config", config_path: str | Path | None = None,
+            return_hydra_config: bool = False):
+    """Compose a config as `mt-harness run` would, without running anything (`return_hydra_config`: with the
+    `hydra` node, e.g. to check a launcher config)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(Path(config_path or config_dir()).resolve()), version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        return hydra_compose(config_name=config_name, overrides=list(overrides),
+                             return_hydra_config=return_hydra_config)
 
 
 def group_options(group: str, directory: Path | None = None, extra_dirs: Sequence[Path] = ()) -> list[str]:
@@ -255,7 +258,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
             if isinstance(name, str) and name not in known and name != "null":
                 raise UnknownNameError(f"{group} config", name, known)
     fields = [o for o in parsed if not o.is_force_add() and not o.is_add() and not o.is_delete()
-              and o.key_or_group != "hydra" and not o.key_or_group.startswith("hydra.") and "@" not in o.key_or_group
+              and not o.key_or_group.startswith("hydra") and "@" not in o.key_or_group and "/" not in o.key_or_group
               and o.key_or_group.split(".")[0] not in GROUPS]
     if not fields:
         return
