@@ -46,13 +46,23 @@ def train_sentencepiece(folder: Path, lines: Sequence[str] = CORPUS, *, vocab_si
     return prefix.with_suffix(".model")
 
 
-def _save_random_model(out: Path, tok, config_cls, model_cls, seed: int, **ids) -> Path:
-    """A 2-layer, 32-dimensional model of `model_cls` with the tokenizer's vocabulary, saved with it."""
+#: the shape of the tiny test models: 2 layers, 32 dimensions
+TINY = {"d_model": 32, "layers": 2, "heads": 2, "ffn": 64, "positions": 256}
+#: the shape of Helsinki-NLP/opus-mt-vi-en (Marian transformer-align: 6+6 layers, 512 dimensions, 8 heads)
+OPUS_MT_SHAPE = {"d_model": 512, "layers": 6, "heads": 8, "ffn": 2048, "positions": 512}
+
+
+def _save_random_model(out: Path, tok, config_cls, model_cls, seed: int, shape: dict | None = None, **ids) -> Path:
+    """A random model of `model_cls` with the tokenizer's vocabulary (tiny unless `shape` says otherwise), saved
+    with the tokenizer."""
     import torch
 
+    shape = shape or TINY
     torch.manual_seed(seed)
-    cfg = config_cls(vocab_size=len(tok), d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-                     decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=256,
+    cfg = config_cls(vocab_size=len(tok), d_model=shape["d_model"], encoder_layers=shape["layers"],
+                     decoder_layers=shape["layers"], encoder_attention_heads=shape["heads"],
+                     decoder_attention_heads=shape["heads"], encoder_ffn_dim=shape["ffn"], decoder_ffn_dim=shape["ffn"],
+                     max_position_embeddings=shape["positions"],
                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **ids)
     out.mkdir(parents=True, exist_ok=True)
     model_cls(cfg).save_pretrained(out)
@@ -60,13 +70,15 @@ def _save_random_model(out: Path, tok, config_cls, model_cls, seed: int, **ids) 
     return out
 
 
-def build_marian(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Path:
-    """Like Helsinki-NLP/opus-mt-vi-en: MarianTokenizer (source/target spm + vocab.json) + MarianMTModel."""
+def build_marian(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0, shape: dict | None = None,
+                 vocab_size: int = 400) -> Path:
+    """Like Helsinki-NLP/opus-mt-vi-en: MarianTokenizer (source/target spm + vocab.json) + MarianMTModel; tiny
+    unless `shape` is given (e.g. OPUS_MT_SHAPE, with a SentencePiece model of `vocab_size` trained on `lines`)."""
     import sentencepiece as spm
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     work = out / "_spm"
-    model_file = train_sentencepiece(work, lines, unk_id=1, eos_id=0, bos_id=-1, pad_id=-1)
+    model_file = train_sentencepiece(work, lines, vocab_size=vocab_size, unk_id=1, eos_id=0, bos_id=-1, pad_id=-1)
     sp = spm.SentencePieceProcessor(model_file=str(model_file))
     vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
     vocab["<pad>"] = len(vocab)
@@ -74,7 +86,7 @@ def build_marian(out: Path, lines: Sequence[str] = CORPUS, seed: int = 0) -> Pat
     (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = MarianTokenizer(str(model_file), str(model_file), str(work / "vocab.json"),
                           source_lang="vi", target_lang="en")
-    _save_random_model(out, tok, MarianConfig, MarianMTModel, seed, decoder_start_token_id=tok.pad_token_id)
+    _save_random_model(out, tok, MarianConfig, MarianMTModel, seed, shape, decoder_start_token_id=tok.pad_token_id)
     _cleanup(work)
     return out
 
