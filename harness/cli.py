@@ -19,7 +19,8 @@ from harness import __version__
 from harness.errors import HarnessError
 
 #: subcommands parsed with argparse: name -> module in harness/commands/ (`run` hands its arguments to Hydra)
-COMMANDS = {"score": "score", "list": "list_configs", "align": "align"}
+COMMANDS = {"score": "score", "list": "list_configs", "align": "align",
+            "compare": "compare", "check": "check", "baseline": "baseline"}
 
 
 def _command(name: str):
