@@ -84,6 +84,8 @@ FORBIDDEN = {
     "harness.errors": ("harness.",),
     "harness.run": ("harness.commands", "harness.cli"),
     "harness.results": ("harness.commands", "harness.cli"),
+    "harness.compare": ("harness.commands", "harness.cli", "harness.run"),
+    "harness.baseline": ("harness.commands", "harness.cli", "harness.run"),
     "harness.report": ("harness.run", "harness.commands", "harness.cli", "harness.metrics", "harness.systems"),
 }
 
