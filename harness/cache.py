@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 500  # SQLite's limit on bound parameters is 999 in old builds
 
@@ -73,49 +79,103 @@ class Cache:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             assert self.path is not None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=60)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("CREATE TABLE IF NOT EXISTS kv (ns TEXT, key TEXT, value TEXT, PRIMARY KEY (ns, key))")
+            folder = self.path.parent
+            if folder.exists() and not folder.is_dir():
+                raise HarnessError(f"cache folder {folder} is a file; give a folder (--cache-dir, paths.cache_dir or "
+                                   f"MT_HARNESS_CACHE), or no cache")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._conn = self._open()
+            except sqlite3.DatabaseError as e:
+                self._move_aside(e)
+                self._conn = self._open()
+            except OSError as e:
+                raise HarnessError(f"cannot use the cache folder {folder}: {e.strerror or e}; give a folder you can "
+                                   f"write (--cache-dir, paths.cache_dir or MT_HARNESS_CACHE), or no cache") from None
         return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS kv (ns TEXT, key TEXT, value TEXT, PRIMARY KEY (ns, key))")
+            conn.execute("SELECT COUNT(*) FROM kv WHERE ns = ''").fetchone()  # reads the table: fails if damaged
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, error: Exception) -> None:
+        """A truncated or foreign cache file is kept (renamed) and a new cache started: nothing is lost that the
+        user wrote, and the run goes on (it recomputes what the damaged cache held)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        self.path.replace(aside)
+        log.warning("cache %s is not a usable SQLite database (%s); moved it to %s and started a new one",
+                    self.path, error, aside)
+
+    def _guarded(self, operation):
+        """`operation(connection)`, once more on a fresh cache if the database turns out to be damaged."""
+        try:
+            return operation(self._db())
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise
+            self._move_aside(e)
+            return operation(self._db())
 
     def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Any]:
         if self.path is None:
             return {}
         keys = list(dict.fromkeys(keys))
-        found: dict[str, Any] = {}
-        db = self._db()
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i:i + _CHUNK]
-            rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
-                              (namespace, *chunk)).fetchall()
-            if rows:
-                # one JSON document for the whole chunk: a single parser call instead of one per row
-                values = json.loads("[" + ",".join(v for _, v in rows) + "]")
-                found.update(zip((k for k, _ in rows), values))
-        return found
+
+        def read(db: sqlite3.Connection) -> dict[str, Any]:
+            found: dict[str, Any] = {}
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i:i + _CHUNK]
+                rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
+                                  (namespace, *chunk)).fetchall()
+                if rows:
+                    # one JSON document for the whole chunk: a single parser call instead of one per row
+                    values = json.loads("[" + ",".join(v for _, v in rows) + "]")
+                    found.update(zip((k for k, _ in rows), values))
+            return found
+
+        return self._guarded(read)
 
     def put_many(self, namespace: str, items: Mapping[str, Any]) -> None:
         if self.path is None or not items:
             return
-        db = self._db()
-        with db:
-            db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)",
-                           [(namespace, k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+        rows = [(namespace, k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+
+        def write(db: sqlite3.Connection) -> None:
+            with db:  # one transaction: all of `items` or none
+                db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
+
+        self._guarded(write)
 
     def get_blob(self, namespace: str, key: str) -> bytes | None:
         """A binary value stored with `put_blob` (None if absent)."""
         if self.path is None:
             return None
-        row = self._db().execute("SELECT value FROM kv WHERE ns = ? AND key = ?", (namespace, key)).fetchone()
+        row = self._guarded(lambda db: db.execute("SELECT value FROM kv WHERE ns = ? AND key = ?",
+                                                  (namespace, key)).fetchone())
         return bytes(row[0]) if row is not None and isinstance(row[0], (bytes, memoryview)) else None
 
     def put_blob(self, namespace: str, key: str, value: bytes) -> None:
         if self.path is None:
             return
-        db = self._db()
-        with db:
-            db.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", (namespace, key, sqlite3.Binary(value)))
+
+        def write(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)",
+                           (namespace, key, sqlite3.Binary(value)))
+
+        self._guarded(write)
 
     def count(self, namespace: str) -> int:
         if self.path is None or not self.path.exists():

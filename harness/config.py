@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -107,31 +108,74 @@ def config_description(group: str, name: str, directory: Path | None = None) -> 
 
 # ------------------------------------------------------------------------------------------ building objects
 
-def _target_parameters(target: str) -> tuple[list[str], bool] | None:
-    """(parameter names, accepts **kwargs) of a `_target_`, or None when it cannot be imported here."""
+def _target_parameters(target: str) -> tuple[list[str], bool, dict[str, Any]] | None:
+    """(parameter names, accepts **kwargs, type hints) of a `_target_`, or None when it cannot be imported."""
+    import typing
+
     from hydra.utils import get_object
 
     try:
         obj = get_object(target)
         params = inspect.signature(obj).parameters.values()
+        hints = typing.get_type_hints(obj.__init__ if inspect.isclass(obj) else obj)
     except Exception:  # instantiate reports an unimportable target with its own message
         return None
     names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+    return names, any(p.kind == p.VAR_KEYWORD for p in params), hints
+
+
+_SIMPLE = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def type_problem(value: Any, annotation: Any) -> str | None:
+    """What is wrong with `value` for a simple annotation (bool, int, float, str, their `| None` and unions), or
+    None when it fits or the annotation is not a simple one (mappings, lists, classes are left to the target)."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        simple = [o for o in options if o in _SIMPLE]
+        if len(simple) != len([o for o in options if o is not type(None)]):
+            return None  # a union with non-simple members: not ours to judge
+        problems = [type_problem(value, o) for o in simple]
+        return None if any(p is None for p in problems) else (
+            " or ".join(_SIMPLE[o] for o in simple) + (" (or null)" if type(None) in options else ""))
+    if annotation not in _SIMPLE:
+        return None
+    if annotation is bool:  # YAML's yes/no/on/off arrive as strings under Hydra: say what is accepted
+        return None if isinstance(value, bool) else _SIMPLE[bool]
+    if annotation is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else _SIMPLE[int]
+    if annotation is float:
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else _SIMPLE[float]
+    return None if isinstance(value, str) else _SIMPLE[str]
+
+
+def check_value(value: Any, annotation: Any, key: str) -> None:
+    """A one-line ConfigError when `value` does not fit `annotation` (see `type_problem`)."""
+    problem = type_problem(value, annotation)
+    if problem:
+        raise ConfigError(f"{key} must be {problem}, not {value!r}")
 
 
 def check_fields(node: Mapping[str, Any], where: str) -> None:
-    """Every field of a `_target_` node must be a parameter of its target: a misspelt field gets a
-    "did you mean" error here, not a TypeError from deep inside the constructor."""
+    """Every field of a `_target_` node must be a parameter of its target, of the type its signature says: a
+    misspelt field gets a "did you mean" error and a wrong type a one-line error here, not a TypeError from
+    deep inside the constructor."""
     found = _target_parameters(str(node["_target_"]))
     if found is None:
         return
-    names, any_keyword = found
-    if any_keyword:
-        return
+    names, any_keyword, hints = found
     for key in node:
-        if not str(key).startswith("_") and key not in names:
+        if str(key).startswith("_"):
+            continue
+        if key not in names and not any_keyword:
             raise UnknownNameError("field", str(key), names, where=f"{where} ({node['_target_']})")
+        if key in hints:
+            check_value(node[key], hints[key], f"{where}.{key}")
 
 
 def _missing_fields(node: Any, prefix: str = "") -> list[str]:
@@ -241,6 +285,15 @@ def _parsed_overrides(overrides: Sequence[str]) -> list:
         return []
 
 
+def _searchpath_override(overrides: Sequence[str]) -> list[str]:
+    """The `hydra.searchpath=[...]` override that makes compose() see the folders a command line adds (none
+    when the command line has one already: it is among the overrides compose() gets)."""
+    if any(o.lstrip("+").startswith("hydra.searchpath=") for o in overrides):
+        return []
+    folders = extra_config_dirs(overrides)
+    return [f"hydra.searchpath=[{','.join('file://' + str(d) for d in folders)}]"] if folders else []
+
+
 def check_overrides(overrides: Sequence[str]) -> None:
     """Before Hydra runs: unknown config names in `system=[...]`-style overrides and misspelt fields in
     `systems.x.num_beam=1`-style ones get a "did you mean" error (Hydra would suggest adding `+`, which then
@@ -264,7 +317,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
         return
     selections = [o.input_line for o in parsed if o.key_or_group.lstrip("+~").split("@")[0] in GROUPS
                   or o.key_or_group.startswith(("hydra.searchpath", "+hydra.searchpath"))]
-    selections += [f"hydra.searchpath=[{','.join('file://' + str(d) for d in extra)}]"] if extra else []
+    selections += _searchpath_override(overrides)
     try:
         cfg = compose(selections)
     except Exception:
@@ -284,6 +337,27 @@ def check_overrides(overrides: Sequence[str]) -> None:
 
 # ------------------------------------------------------------------------------------------ running
 
+#: the run's own settings in configs/config.yaml (test sets, systems, metrics and significance are checked by
+#: the classes they build), and the type each must have
+RUN_SETTINGS: dict[str, Any] = {"experiment_name": str, "strict": bool, "rank_by": str | None,
+                                "workers": int | None, "report": bool, "cache.dir": str | None,
+                                "cache.translations": bool, "cache.statistics": bool,
+                                "paths.results_dir": str, "paths.cache_dir": str | None}
+
+
+def check_run_settings(cfg) -> None:
+    """One-line errors for run settings of the wrong type (`strict=maybe`, `workers=abc`): a value Hydra
+    reads as a string never silently acts as true."""
+    from omegaconf import OmegaConf
+
+    for key, annotation in RUN_SETTINGS.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None or OmegaConf.select(cfg, key, default="absent") is None:
+            check_value(value, annotation, key)
+    workers = cfg.get("workers")
+    if isinstance(workers, int) and workers < 1:
+        raise ConfigError(f"workers must be at least 1 (or null: one per CPU), not {workers}")
+
 def run_output_dir(cfg, output_dir: str | Path | None = None) -> Path:
     """Where a run writes: `output_dir` if given, Hydra's run (or sweep job) folder under the CLI, else
     `<results_dir>/<experiment_name>/<time>`."""
@@ -296,6 +370,26 @@ def run_output_dir(cfg, output_dir: str | Path | None = None) -> Path:
     return Path(cfg.paths.results_dir) / cfg.experiment_name / run_stamp()
 
 
+def check_results_folder(overrides: Sequence[str]) -> None:
+    """The folder results go to must be writable before Hydra creates a run folder in it (Hydra would fail
+    with a traceback-like message; the run would fail only after its work)."""
+    if any(o in ("--multirun", "-m", "--help", "-h", "--cfg", "-c", "--info", "-i") for o in overrides):
+        return  # a sweep's values are not one config; help and info write nothing
+    try:
+        cfg = compose([o.input_line for o in _parsed_overrides(overrides)] + _searchpath_override(overrides))
+        folder = Path(cfg.paths.results_dir)
+    except Exception:
+        return  # Hydra reports what does not compose
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(f"results cannot be written to {folder}: {e.strerror or e}. Set paths.results_dir (or "
+                          f"MT_HARNESS_RESULTS) to a folder you can write") from None
+
+
 def hydra_main(overrides: list[str], task: Callable[[Any], None]) -> None:
     """Compose configs/config.yaml with `overrides` through Hydra's command line (so --multirun, --cfg,
     --help and sweeps work as usual) and call `task(cfg)` for each job."""
@@ -304,6 +398,7 @@ def hydra_main(overrides: list[str], task: Callable[[Any], None]) -> None:
     import hydra
 
     check_overrides(overrides)
+    check_results_folder(overrides)
     register_resolvers()
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from harness.cache import TRANSLATIONS, Cache, translation_key
-from harness.config import instantiate_group, run_output_dir
+from harness.config import check_run_settings, instantiate_group, run_output_dir
 from harness.data.testset import TestSet
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError, SystemNotApplicable, UnknownNameError
 from harness.metric_statistics import compute_missing, look_up_statistics
@@ -207,6 +207,7 @@ def evaluate(cfg, output_dir: str | Path | None = None, write: bool = True) -> R
 
     started = datetime.now().astimezone()
     t0 = time.perf_counter()
+    check_run_settings(cfg)
     strict = bool(cfg.get("strict", False))
     testsets: dict[str, TestSet] = {ts.name: ts for ts in instantiate_group(cfg.get("testsets"), "testset").values()}
     metrics: list[Metric] = list(instantiate_group(cfg.get("metrics"), "metric").values())

@@ -81,12 +81,18 @@ class SignificanceSettings:
 
     @classmethod
     def from_config(cls, node: Mapping[str, Any] | None) -> "SignificanceSettings":
-        """From a config mapping; unknown keys get a "did you mean" error."""
+        """From a config mapping; unknown keys get a "did you mean" error, wrong types a one-line error."""
+        import typing
+
+        from harness.config import check_value
+
         node = dict(node or {})
         known = [f.name for f in fields(cls)]
+        hints = typing.get_type_hints(cls)
         for key in node:
             if key not in known:
                 raise UnknownNameError("significance setting", key, known)
+            check_value(node[key], hints[key], f"significance.{key}")
         return cls(**node)
 
     @property

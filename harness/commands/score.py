@@ -31,6 +31,38 @@ COMET_OPTIONS = {"comet_model": "model", "comet_encoder": "encoder", "comet_batc
                  "comet_device": "device", "comet_precision": "precision"}
 
 
+def _digits(text: str) -> int:
+    """-w: digits after the decimal point, 0 to 10."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of digits, not {text!r}") from None
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"digits must be between 0 and 10, not {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A positive count (resamples, trials, workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from harness.config import group_options
 
@@ -55,11 +87,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "FILE; `-` prints them instead of the table, as comet-score prints segment scores")
     p.add_argument("-tok", "--tokenize", default=None, help="BLEU tokenizer (default: by --tgt-lang as sacreBLEU: zh, ja-mecab, ko-mecab, else 13a)")
     p.add_argument("-lc", "--lowercase", action="store_true", help="lowercase before BLEU")
-    p.add_argument("-w", "--width", type=int, default=None,
+    p.add_argument("-w", "--width", type=_digits, default=None,
                    help="digits after the decimal point in text output (default: 2 for BLEU/chrF/TER, 4 for COMET)")
     p.add_argument("--src-lang", default="vi", help="source language (default: vi)")
     p.add_argument("--tgt-lang", default="en", help="target language (default: en)")
-    p.add_argument("-j", "--workers", type=int, default=None, metavar="N",
+    p.add_argument("-j", "--workers", type=_count, default=None, metavar="N",
                    help="processes computing string-metric statistics for several systems (default: one per CPU)")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="keep per-segment statistics (and COMET checkpoint hashes) in DIR/cache.sqlite, so "
@@ -72,14 +104,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="paired approximate randomisation test against the baseline (intervals by bootstrap)")
     test.add_argument("--confidence", "-ci", action="store_true",
                       help="95%% bootstrap confidence intervals only, no paired test")
-    sig.add_argument("--paired-bs-n", "-pbsn", type=int, default=1000, metavar="N",
+    sig.add_argument("--paired-bs-n", "-pbsn", type=_count, default=1000, metavar="N",
                      help="bootstrap resamples (default: 1000)")
-    sig.add_argument("--paired-ar-n", "-parn", type=int, default=10000, metavar="N",
+    sig.add_argument("--paired-ar-n", "-parn", type=_count, default=10000, metavar="N",
                      help="approximate-randomisation trials (default: 10000)")
     sig.add_argument("--seed", type=int, default=12345, help="random seed of the resamples (default: 12345)")
     sig.add_argument("--all-pairs", action="store_true",
                      help="test every pair of systems, with Holm-corrected p-values, rank ranges and clusters")
-    sig.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    sig.add_argument("--alpha", type=_probability, default=0.05, help="significance level (default: 0.05)")
     comet = p.add_argument_group("COMET options (metrics comet, cometkiwi, xcomet; they need -s SRC). With two "
                                  "COMET metrics, set each one's fields with -O NAME.FIELD=VALUE instead")
     comet.add_argument("--comet-model", metavar="PATH_OR_ID",
@@ -88,7 +120,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     comet.add_argument("--comet-encoder", metavar="PATH_OR_ID",
                        help="encoder tokenizer/config to use instead of the one in the checkpoint's hparams.yaml "
                             "(e.g. a local copy of xlm-roberta-large for offline use)")
-    comet.add_argument("--comet-batch-size", type=int, metavar="N", help="segments per batch (default: the config's)")
+    comet.add_argument("--comet-batch-size", type=_count, metavar="N", help="segments per batch (default: the config's)")
     comet.add_argument("--comet-device", metavar="DEVICE", help="auto (default), cuda, mps or cpu")
     comet.add_argument("--comet-precision", choices=("fp32", "fp16", "bf16"),
                        help="default fp32 (the comet-score CLI always uses fp16)")
