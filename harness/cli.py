@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 
 #: subcommands parsed with argparse: name -> module in harness/commands/ (`run` hands its arguments to Hydra)
 COMMANDS = {"score": "score", "list": "list_configs", "align": "align",
-            "compare": "compare", "check": "check", "baseline": "baseline"}
+            "compare": "compare", "check": "check", "baseline": "baseline", "report": "report"}
 
 
 def _command(name: str):

@@ -19,11 +19,26 @@ def run_job(cfg) -> None:
 
     try:
         run = evaluate(cfg)
-    except HarnessError as e:
-        log.error("%s", e)
+    except HarnessError as e:  # one line on the terminal, as every command prints its errors; also in run.log
+        logging.getLogger("harness.runlog").error("%s", e)
+        print(f"mt-harness: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     print(leaderboard_markdown(run.document or run_document(run), markdown=False))
+    if cfg.get("report", True):
+        write_report_html(run)
     print(f"Results: {run.output_dir}")
+
+
+def write_report_html(run) -> None:
+    """report.html in the run folder. The run's results are already written: a report that fails is logged,
+    never a failed run."""
+    from harness.report.output import write_run_report
+
+    try:
+        write_run_report(run)
+    except Exception as e:  # noqa: BLE001 - the report is a convenience; the results stand without it
+        log.warning("report.html not written: %s: %s (mt-harness report %s -o DIR retries)",
+                    type(e).__name__, e, run.output_dir)
 
 
 def run_from_command_line(overrides: list[str]) -> int:
