@@ -299,7 +299,8 @@ def test_baseline_only_comparisons_have_no_clusters():
     ({"alpah": 0.1}, UnknownNameError, "Did you mean 'alpha'"),
     ({"alpha": 1.5}, ConfigError, "alpha must be between 0 and 1"),
     ({"resamples": 0}, ConfigError, "resamples must be at least 1"),
-    ({"seed": "12345"}, ConfigError, "seed must be a non-negative integer"),
+    ({"seed": "12345"}, ConfigError, "significance.seed must be an integer, not .12345."),
+    ({"seed": -1}, ConfigError, "seed must be a non-negative integer"),
     ({"correction": "bonferroni"}, UnknownNameError, "holm"),
 ])
 def test_bad_settings_name_the_setting(node, error, match):
