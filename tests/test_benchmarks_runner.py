@@ -17,3 +17,10 @@ def test_translation_benchmark_quick_run_reports_its_ratios():
     assert res.returncode == 0, res.stderr
     assert "batch size 1 -> length-sorted batches" in res.stdout and "warm re-run: 0 model calls" in res.stdout
     assert "identical outputs across batching and the cache: yes" in res.stdout
+
+
+def test_report_benchmark_quick_run_measures_the_file():
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "report", "--", "--quick"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "300 segments x 5 systems x 4 metrics" in res.stdout and "report.html:" in res.stdout
