@@ -444,12 +444,40 @@ def power_text(d: Difference, limit: float) -> str:
             f"this drop from noise")
 
 
+#: the sanity-flag severities `check --fail-on-flags` can fail on, and what each includes
+FLAG_LEVELS = {"error": ("error",), "warning": ("error", "warning")}
+
+
+@dataclass(frozen=True)
+class FlaggedOutput:
+    """A sanity flag (harness/sanity.py) the checked run raised for one output (system "" for the test set)."""
+
+    testset: str
+    system: str
+    flag: dict[str, Any]
+
+    def text(self) -> str:
+        who = f"{self.testset} / {self.system}" if self.system else f"test set {self.testset}"
+        return f"{who}: {self.flag['severity']} {self.flag['check']}: {self.flag['message']}"
+
+
+def run_flags(run: RunResult, severities: Sequence[str]) -> list[FlaggedOutput]:
+    """The sanity flags of `run` (from its scores.json) of the given severities."""
+    doc = run.document or {}
+    found = [FlaggedOutput(name, "", f) for name, facts in doc.get("testsets", {}).items()
+             for f in facts.get("flags") or []]
+    found += [FlaggedOutput(r["testset"], r["system"], f) for r in doc.get("results", []) for f in r.get("flags") or []]
+    return [x for x in found if x.flag["severity"] in severities]
+
+
 @dataclass
 class CheckResult:
-    """`check`'s verdicts; exit status 1 when any is a regression, else 0."""
+    """`check`'s verdicts (and, with --fail-on-flags, the run's sanity flags that fail it); exit status 1 when
+    any verdict is a regression or any such flag is raised, else 0."""
 
     comparison: Comparison
     verdicts: list[Verdict]
+    flags: list[FlaggedOutput] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Verdict]:
@@ -461,7 +489,7 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failures else 0
+        return 1 if self.failures or self.flags else 0
 
 
 def resolve_max_drops(metrics: Sequence[Metric], overrides: Mapping[str, float] | None) -> dict[str, float]:
@@ -480,14 +508,20 @@ def resolve_max_drops(metrics: Sequence[Metric], overrides: Mapping[str, float] 
 
 def check_runs(baseline: RunResult, run: RunResult, *, settings: SignificanceSettings,
                max_drops: Mapping[str, float] | None = None, pairs: Sequence[tuple[str, str]] | None = None,
-               label_baseline: str = "baseline", label_run: str = "run") -> CheckResult:
+               label_baseline: str = "baseline", label_run: str = "run",
+               fail_on_flags: str | None = None) -> CheckResult:
     """The CI gate: `run` against `baseline`. Everything the baseline has must be in the run (else DataError, exit
-    status 2); `max_drops` overrides DEFAULT_MAX_DROP per metric name."""
+    status 2); `max_drops` overrides DEFAULT_MAX_DROP per metric name. `fail_on_flags` ("error" or "warning")
+    also fails the run on its own sanity flags of that severity or worse."""
+    if fail_on_flags is not None and fail_on_flags not in FLAG_LEVELS:
+        raise UnknownNameError("flag severity", fail_on_flags, list(FLAG_LEVELS))
     limits = resolve_max_drops(list(baseline.metrics) + list(run.metrics), max_drops)
     comparison = compare_runs(baseline, run, settings=settings, pairs=pairs, label_a=label_baseline,
                               label_b=label_run, name_a="the baseline", name_b="the run", require_a=True,
                               power_delta=limits)
-    return CheckResult(comparison, [judge(d, limits[d.metric], settings.alpha) for d in comparison.differences])
+    flags = run_flags(run, FLAG_LEVELS[fail_on_flags]) if fail_on_flags else []
+    return CheckResult(comparison, [judge(d, limits[d.metric], settings.alpha) for d in comparison.differences],
+                       flags)
 
 
 # ------------------------------------------------------------------------------------------- rendering
@@ -577,8 +611,9 @@ def _where(d: Difference) -> str:
 def check_headline(r: CheckResult) -> str:
     n, failures, warnings = len(r.verdicts), len(r.failures), len(r.warnings)
     extra = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
-    if failures:
-        return f"FAILED: {failures} regression{'s' * (failures != 1)} in {n} checks{extra}"
+    flagged = f", {len(r.flags)} sanity flag{'s' * (len(r.flags) != 1)}" if r.flags else ""
+    if failures or r.flags:
+        return f"FAILED: {failures} regression{'s' * (failures != 1)} in {n} checks{flagged}{extra}"
     return f"passed: {n} checks, no regression{extra}"
 
 
@@ -588,6 +623,7 @@ def check_text(r: CheckResult) -> str:
     lines = [f"mt-harness check: {check_headline(r)}", f"  baseline: {c.label_a}", f"  run:      {c.label_b}",
              f"  test: {settings_text(c.settings)}; a check fails when the drop exceeds its maximum and is significant"]
     lines += [f"FAIL {_where(v.difference)}: {v.message}" for v in r.failures]
+    lines += [f"FAIL sanity {x.text()}" for x in r.flags]
     lines += [f"WARN {_where(v.difference)}: {v.message}" for v in r.warnings]
     lines += [f"Note: {n}" for n in c.notes]
     return "\n".join(lines)
@@ -612,6 +648,7 @@ def check_markdown(r: CheckResult) -> str:
                      f"{d.score_b:.{d.digits}f} | {d.delta:+.{d.digits}f} | {v.max_drop:.{d.digits}f} | "
                      f"{_p_cell(d, alpha_star=False)} | {_RESULT_MARKS[v.outcome]} |")
     details = [f"- ❌ **{_md(_where(v.difference))}**: {_md(v.message)}" for v in r.failures]
+    details += [f"- ❌ sanity: {_md(x.text())}" for x in r.flags]
     details += [f"- ⚠️ **{_md(_where(v.difference))}**: {_md(v.message)}" for v in r.warnings]
     details += [f"- {_md(n)}" for n in c.notes]
     return "\n".join(lines + ([""] + details if details else [])) + "\n"
@@ -619,8 +656,8 @@ def check_markdown(r: CheckResult) -> str:
 
 def check_json(r: CheckResult) -> dict[str, Any]:
     doc = comparison_json(r.comparison)
-    doc.update({"baseline": doc.pop("a"), "run": doc.pop("b"), "result": "fail" if r.failures else "pass",
-                "exit_code": r.exit_code})
+    doc.update({"baseline": doc.pop("a"), "run": doc.pop("b"), "result": "fail" if r.exit_code else "pass",
+                "exit_code": r.exit_code, "failing_flags": [asdict(x) for x in r.flags]})
     doc["checks"] = [{**difference_json(v.difference), "max_drop": v.max_drop, "outcome": v.outcome,
                       "failed": v.failed, "warning": v.warning, "message": v.message} for v in r.verdicts]
     del doc["differences"]
@@ -642,8 +679,8 @@ def junit_xml(r: CheckResult, name: str = "mt-harness check") -> bytes:
     carries the numbers; warnings go to the case's <system-out>."""
     import xml.etree.ElementTree as ET
 
-    root = ET.Element("testsuites", name=_xml(name), tests=str(len(r.verdicts)), failures=str(len(r.failures)),
-                      errors="0", skipped="0", time="0")
+    root = ET.Element("testsuites", name=_xml(name), tests=str(len(r.verdicts) + len(r.flags)),
+                      failures=str(len(r.failures) + len(r.flags)), errors="0", skipped="0", time="0")
     for testset, verdicts in _by_testset(r.verdicts).items():
         suite = ET.SubElement(root, "testsuite", name=_xml(f"{name}: {testset}"), tests=str(len(verdicts)),
                               failures=str(sum(v.failed for v in verdicts)), errors="0", skipped="0", time="0")
@@ -659,6 +696,14 @@ def junit_xml(r: CheckResult, name: str = "mt-harness check") -> bytes:
                 failure.text = _xml(facts)
             elif v.warning:
                 ET.SubElement(case, "system-out").text = _xml(f"warning: {v.message}\n{facts}")
+    if r.flags:  # --fail-on-flags: each flag that fails the run is a failed case
+        suite = ET.SubElement(root, "testsuite", name=_xml(f"{name}: sanity"), tests=str(len(r.flags)),
+                              failures=str(len(r.flags)), errors="0", skipped="0", time="0")
+        for x in r.flags:
+            case = ET.SubElement(suite, "testcase", classname=_xml(f"{x.testset}.{x.system or 'testset'}"),
+                                 name=_xml(f"sanity {x.flag['check']}"), time="0")
+            ET.SubElement(case, "failure", message=_xml(x.text()), type=f"sanity {x.flag['severity']}").text = \
+                _xml(x.text())
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 

@@ -341,7 +341,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
 #: the classes they build), and the type each must have
 RUN_SETTINGS: dict[str, Any] = {"experiment_name": str, "strict": bool, "rank_by": str | None,
                                 "workers": int | None, "report": bool, "cache.dir": str | None,
-                                "cache.translations": bool, "cache.statistics": bool,
+                                "cache.translations": bool, "cache.statistics": bool, "sanity.enabled": bool,
                                 "paths.results_dir": str, "paths.cache_dir": str | None}
 
 

@@ -89,6 +89,8 @@ def _result_entry(r) -> dict[str, Any]:
              "hypotheses_file": hypotheses_path(r.testset, r.system) if r.ok else None,
              "scores": {m: {"score": s.score, "signature": s.signature, "details": s.details}
                         for m, s in r.scores.items()}}
+    if r.ok:
+        entry["flags"] = [flag.as_dict() for flag in r.flags]
     if r.translation_details:  # e.g. LLM answers: how many needed cleaning
         entry["translation_details"] = {
             "segments": sum(d is not None for d in r.translation_details),
@@ -108,7 +110,8 @@ def run_document(run: RunResult) -> dict[str, Any]:
         "rank_by": run.rank_by,
         "testsets": {name: {"signature": ts.signature(), "segments": len(ts), "src_lang": ts.src_lang,
                             "tgt_lang": ts.tgt_lang, "num_refs": ts.num_refs, "origin": ts.origin,
-                            "notes": list(ts.notes)}
+                            "notes": list(ts.notes),
+                            "flags": [f.as_dict() for f in run.testset_flags.get(name, [])]}
                      for name, ts in run.testsets.items()},
         "systems": {name: {"signature": s.signature(), "runtime": s.runtime_info()} for name, s in run.systems.items()},
         "metrics": {m.name: {"higher_is_better": m.higher_is_better, "class": type(m).__name__,

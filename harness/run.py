@@ -189,6 +189,62 @@ def compare_systems(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], 
     return out
 
 
+# ------------------------------------------------------------------------------------------ sanity checks
+
+def sanity_thresholds(node: Mapping[str, Any] | None):
+    """`sanity.thresholds` of a run config as `harness.sanity.Thresholds` (unknown names and wrong types are
+    one-line errors)."""
+    import dataclasses as dc
+    import typing
+
+    from harness.config import check_value
+    from harness.sanity import Thresholds
+
+    node = dict(node or {})
+    known = {f.name: f for f in dc.fields(Thresholds)}
+    hints = typing.get_type_hints(Thresholds)
+    for key, value in node.items():
+        if key not in known:
+            raise UnknownNameError("sanity threshold", key, list(known))
+        check_value(value, hints[key], f"sanity.thresholds.{key}")
+    return Thresholds(**node)
+
+
+def _file_facts(path: str | None):
+    from harness.sanity import file_facts
+
+    if not path or not Path(path).is_file() or Path(path).suffix == ".gz":
+        return None
+    return file_facts(Path(path).read_bytes())
+
+
+def check_outputs(testsets: Mapping[str, TestSet], systems: Mapping[str, TranslationSystem],
+                  results: Sequence[SystemResult], thresholds) -> dict[str, list]:
+    """Sanity checks (harness/sanity.py) of every output that ran, into `result.flags`, and of every test set
+    (returned by test-set name). Nothing here changes a score: the flags say when one is probably meaningless."""
+    from harness.sanity import check_hypotheses, check_references, compare_file_facts
+
+    by_name = {s.name: s for s in systems.values()}
+    testset_flags = {name: check_references(ts.sources, ts.references, ts.src_lang, ts.tgt_lang, thresholds)
+                     for name, ts in testsets.items()}
+    for r in results:
+        if not r.ok:
+            continue
+        ts, system = testsets[r.testset], by_name[r.system]
+        flags = check_hypotheses(ts.sources, ts.references, r.hypotheses, ts.src_lang, ts.tgt_lang, thresholds)
+        hyp_facts = _file_facts(system.output_file(ts.name))
+        ref_facts = _file_facts(ts.reference_files[0]) if ts.reference_files else None
+        if hyp_facts and ref_facts:
+            flags += compare_file_facts(hyp_facts, ref_facts, thresholds)
+        r.flags = [f for f in flags if f.check not in system.expected_flags]
+        for flag in r.flags:
+            log.warning("%s on %s: %s %s: %s", r.system, r.testset, flag.severity, flag.check, flag.message)
+    for name, flags in testset_flags.items():
+        for flag in flags:
+            log.warning("test set %s: %s %s: %s", name, flag.severity, flag.check, flag.message)
+    return testset_flags
+
+
 # ------------------------------------------------------------------------------------------ the experiment
 
 def _caches(cfg) -> tuple[Cache, Cache]:
@@ -265,8 +321,11 @@ def _run(cfg, testsets: dict[str, TestSet], systems: dict[str, TranslationSystem
         translation_cache.close()
         statistics_cache.close()
     significance = compare_systems(testsets, metrics, results, settings)
+    sanity = cfg.get("sanity") or {}
+    testset_flags = (check_outputs(testsets, systems, results, sanity_thresholds(sanity.get("thresholds")))
+                     if sanity.get("enabled", True) else {})
     return RunResult(experiment=str(cfg.get("experiment_name", "default")), testsets=testsets,
                      systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
                      significance_settings=settings, significance=significance, not_applicable=not_applicable,
-                     metric_errors=metric_errors, rank_by=rank_by, started=started.isoformat(timespec="seconds"),
-                     seconds=time.perf_counter() - t0)
+                     metric_errors=metric_errors, testset_flags=testset_flags, rank_by=rank_by,
+                     started=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - t0)

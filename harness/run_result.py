@@ -16,6 +16,7 @@ import numpy as np
 if TYPE_CHECKING:  # for annotations only: importing them here would pull their modules into every reader
     from harness.data.testset import TestSet
     from harness.metrics.base import CorpusScore, Metric
+    from harness.sanity import Flag
     from harness.significance import MetricSignificance, SignificanceSettings
     from harness.systems.base import TranslationSystem
 
@@ -60,6 +61,7 @@ class SystemResult:
     scores: dict[str, "CorpusScore"] = field(default_factory=dict)
     segment_scores: dict[str, np.ndarray] = field(default_factory=dict)  # (segments,) per metric
     segment_details: dict[str, list[dict]] = field(default_factory=dict)  # per metric, e.g. xCOMET error spans
+    flags: list["Flag"] = field(default_factory=list)  # sanity checks (harness/sanity.py) this output failed
 
     @property
     def n_empty(self) -> int:
@@ -82,6 +84,7 @@ class RunResult:
     significance: dict[str, dict[str, "MetricSignificance"]] = field(default_factory=dict)
     not_applicable: list[tuple[str, str, str]] = field(default_factory=list)  # (testset, system, reason)
     metric_errors: dict[str, str] = field(default_factory=dict)              # metric name -> why it failed
+    testset_flags: dict[str, list["Flag"]] = field(default_factory=dict)     # sanity checks of the test sets
     rank_by: str = ""
     started: str = ""
     seconds: float = 0.0

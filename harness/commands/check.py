@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"largest tolerated drop per metric, in its units (TER: the largest increase); defaults "
                         f"{defaults}; other metrics half their meaningful difference (repeatable)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per (test set, system, metric)")
+    p.add_argument("--fail-on-flags", choices=("error", "warning"), default=None,
+                   help="also fail (exit 1) when the run's own sanity checks raised a flag of this severity or worse "
+                        "(an output shifted by a line, copied from the source, in the wrong language, ...)")
     p.add_argument("-f", "--format", choices=("text", "markdown", "json"), default="text",
                    help="stdout: the short verdict (text), the Markdown summary, or JSON")
     add_shared_arguments(p)
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         baseline, candidate = load_scored_run(args.baseline), load_scored_run(args.run)
         result = check_runs(baseline, candidate, settings=settings_from_args(candidate, args),
                             max_drops=parse_max_drop(args.max_drop), pairs=parse_pairs(args.pair),
-                            label_baseline=describe(args.baseline, baseline), label_run=describe(args.run, candidate))
+                            label_baseline=describe(args.baseline, baseline), label_run=describe(args.run, candidate),
+                            fail_on_flags=args.fail_on_flags)
     except HarnessError as e:  # unusable input: CI still gets a report saying why (exit status 2 follows)
         if args.junit:
             write_bytes(args.junit, junit_error_xml(str(e)))

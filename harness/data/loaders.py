@@ -5,6 +5,7 @@ Formats: parallel plain-text files (one segment per line), TSV, JSONL, and Huggi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,8 +37,9 @@ def load_parallel(name: str, source: PathLike, references: PathLike | Sequence[P
         if len(stream) != len(srcs):
             raise DataError(f"test set {name!r}: source {source} has {len(srcs)} lines but reference "
                             f"{path} has {len(stream)} lines; they must be line-aligned")
-    return build_testset(name, src_lang, tgt_lang, srcs, list(zip(*ref_streams)),
-                         origin=f"{source} | {', '.join(ref_files)}")
+    testset = build_testset(name, src_lang, tgt_lang, srcs, list(zip(*ref_streams)),
+                            origin=f"{source} | {', '.join(ref_files)}")
+    return dataclasses.replace(testset, reference_files=tuple(ref_files))
 
 
 _ID_KEYS = ("seg_id", "id")

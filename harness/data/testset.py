@@ -32,6 +32,8 @@ class TestSet:
     segments: tuple[Segment, ...]
     origin: str = ""
     notes: tuple[str, ...] = field(default=(), compare=False)
+    #: the files the references were read from, first reference first (for sanity checks on the raw bytes)
+    reference_files: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
         if not self.segments:
@@ -62,7 +64,7 @@ class TestSet:
     def subset(self, indices: Sequence[int]) -> "TestSet":
         """The segments at `indices`, in that order (e.g. those missing from a cache)."""
         return TestSet(self.name, self.src_lang, self.tgt_lang, tuple(self.segments[i] for i in indices),
-                       self.origin, self.notes)
+                       self.origin, self.notes, self.reference_files)
 
     def fingerprint(self) -> str:
         """Hash of the content (ids, sources, references, languages): changes whenever the data does."""

@@ -46,10 +46,11 @@ def table_cells(board: Board, footnotes: list[tuple[str, str]], alpha: float | N
     alpha = alpha if alpha is not None else (board.settings or {}).get("alpha", 0.05)
     rank_block = board.blocks.get(board.rank_by) if board.rank_by else None
     clusters = has_clusters(rank_block)
+    flagged = any(row.entry.get("flags") for row in board.rows if row.ok)
     header = (["Rank", "Cluster"] if clusters else ["#"]) + ["System"] + (["Run"] if board.multi_run else []) \
-        + board.sweep_keys + [c.header for c in board.columns] + ["Notes"]
+        + board.sweep_keys + [c.header for c in board.columns] + (["Flags"] if flagged else []) + ["Notes"]
     align = ["r"] * (2 if clusters else 1) + ["l"] * (1 + board.multi_run + len(board.sweep_keys)) \
-        + ["r"] * len(board.columns) + ["l"]
+        + ["r"] * len(board.columns) + ["l"] * (1 + flagged)
     rows, rank = [], 0
     signatures: dict[str, str] = {}
     for row in board.rows:
@@ -69,20 +70,44 @@ def table_cells(board: Board, footnotes: list[tuple[str, str]], alpha: float | N
                              if s else "–")
                 if s:
                     signatures.setdefault(col.label, s["signature"])
+            if flagged:
+                cells.append(flag_cell(row.entry.get("flags") or []))
             if row.entry.get("empty_hypotheses"):
                 notes.append(f"{row.entry['empty_hypotheses']} empty hypotheses")
             if rank_block and rank_block.get("baseline") == row.key:
                 notes.append("baseline")
         else:
-            cells = ["–"] * (2 if clusters else 1) + lead + ["–"] * len(board.columns)
+            cells = ["–"] * (2 if clusters else 1) + lead + ["–"] * (len(board.columns) + flagged)
             notes.append(f"not run [{footnotes.index((row.system, row.reason)) + 1}]")
         rows.append(cells + ["; ".join(notes)])
     ordered = [(c.label, signatures[c.label]) for c in board.columns if c.label in signatures]
     return TableCells(header, align, rows, footnotes, ordered)
 
 
+#: how a flag's severity shows in tables
+SEVERITY_MARKS = {"error": "✗", "warning": "⚠"}
+
+
+def flag_cell(flags: list[dict]) -> str:
+    """A row's sanity flags (harness/sanity.py) for the Flags column: `✗ shifted_lines, ⚠ off_target`."""
+    return ", ".join(f"{SEVERITY_MARKS.get(f['severity'], '?')} {f['check']}" for f in flags)
+
+
+def flag_notes(board: Board) -> list[str]:
+    """One line per sanity flag of this board's test set and outputs, with the numbers and the likely fix."""
+    lines = [f"Test set: {SEVERITY_MARKS.get(f['severity'], '?')} {f['check']}: {f['message']}"
+             for f in board.facts.get("flags") or []]
+    for row in board.rows:
+        for f in (row.entry.get("flags") or []) if row.ok else []:
+            lines.append(f"{row.system}: {SEVERITY_MARKS.get(f['severity'], '?')} {f['check']}: {f['message']}")
+    if lines:
+        lines.insert(0, "Sanity checks (✗ error: the score is probably meaningless; ⚠ warning):")
+    return lines
+
+
 def board_notes(board: Board, markdown: bool = True) -> list[str]:
-    """What ±, Rank, * and Power mean for this board, and, across runs, how it was ranked and tested."""
+    """What ±, Rank, * and Power mean for this board, and, across runs, how it was ranked and tested; then
+    the sanity flags."""
     lines = [board.rank_note] if board.rank_note else []
     if board.blocks and board.settings:
         lines += significance_lines(board.settings, board.rank_by or "", board.blocks, board.facts["segments"],
@@ -90,7 +115,7 @@ def board_notes(board: Board, markdown: bool = True) -> list[str]:
     if board.significance_source == "recomputed":
         lines.append("Across runs: intervals and tests recomputed from each row's per-segment statistics with the "
                      "first run's settings, every row counted as a system.")
-    return lines
+    return lines + flag_notes(board)
 
 
 def _heading(board: Board) -> str:

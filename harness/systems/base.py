@@ -45,6 +45,8 @@ class TranslationSystem(ABC):
     cacheable: bool = False
     #: where this system sits in the run's config (e.g. "systems.opus_mt_vi_en"), for error messages
     config_key: str | None = None
+    #: sanity checks (harness/sanity.py) this system fails by design, not reported for it
+    expected_flags: frozenset[str] = frozenset()
 
     def __init__(self, name: str):
         self.name = name
@@ -58,6 +60,10 @@ class TranslationSystem(ABC):
     def runtime_info(self) -> dict[str, Any]:
         """Facts known only after loading (device, resolved model revision, ...), for the results file."""
         return {}
+
+    def output_file(self, testset: str) -> str | None:
+        """The file this system's outputs for `testset` were read from, if any (sanity checks read its bytes)."""
+        return None
 
     def translate(self, testset: TestSet) -> list[str]:
         """One hypothesis per segment of `testset`, in order."""

@@ -7,6 +7,9 @@ from harness.systems.base import TranslationSystem
 
 
 class CopySource(TranslationSystem):
+    #: the untranslated source is a copy of the source in the source language, on purpose
+    expected_flags = frozenset({"copy_of_source", "off_target"})
+
     def __init__(self, name: str = "copy-source"):
         super().__init__(name)
 

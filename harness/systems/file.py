@@ -21,6 +21,9 @@ class FileOutputs(TranslationSystem):
     def signature(self):
         return {**super().signature(), "outputs": self.outputs}
 
+    def output_file(self, testset: str) -> str | None:
+        return self.outputs.get(testset)
+
     def translate(self, testset: TestSet) -> list[str]:
         path = self.outputs.get(testset.name)
         if path is None:
