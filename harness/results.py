@@ -182,9 +182,12 @@ def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, 
 
     from harness.report import leaderboard_markdown
 
+    from harness.secrets import redact
+
     out: Path = run.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "config.yaml", yaml.safe_dump(resolved_config, sort_keys=False, allow_unicode=True))
+    # secrets (a `+hub.token=...` override, `${oc.env:HF_TOKEN}` resolved) never reach a results file
+    write_text(out / "config.yaml", yaml.safe_dump(redact(resolved_config), sort_keys=False, allow_unicode=True))
     for name, ts in run.testsets.items():
         write_jsonl(out / testset_path(name), ({"seg_id": seg.id, "doc_id": seg.doc_id, "src": seg.src,
                                                 "refs": list(seg.refs)} for seg in ts.segments))
@@ -194,7 +197,7 @@ def write_results(run: RunResult, resolved_config: dict[str, Any]) -> dict[str, 
             if r.statistics:
                 write_statistics(out / statistics_path(r.testset, r.system), r.statistics)
     write_jsonl(out / "segments.jsonl", segment_rows(run))
-    doc = run_document(run)
+    doc = redact(run_document(run))
     write_json(out / "scores.json", doc)
     write_text(out / "leaderboard.md", leaderboard_markdown(doc))
     return doc

@@ -13,10 +13,16 @@ log = logging.getLogger("harness")
 
 def run_job(cfg) -> None:
     """One Hydra job: evaluate, print the leaderboard; a HarnessError ends the job with status 2."""
+    from pathlib import Path
+
+    from hydra.core.hydra_config import HydraConfig
+
     from harness.report import leaderboard_markdown
     from harness.results import run_document
     from harness.run import evaluate
+    from harness.secrets import redact_files
 
+    redact_files(Path(HydraConfig.get().runtime.output_dir) / ".hydra")  # Hydra wrote the overrides in clear text
     try:
         run = evaluate(cfg)
     except HarnessError as e:  # one line on the terminal, as every command prints its errors; also in run.log
