@@ -5,7 +5,7 @@ import pytest
 from conftest import FLORES_REF, FLORES_SRC
 
 from harness.data import build_testset, load_hf_dataset, load_jsonl, load_parallel, load_tsv
-from harness.errors import DataError, ModelUnavailableError
+from harness.errors import ConfigError, DataError, ModelUnavailableError
 
 
 def test_flores_parallel_files():
@@ -136,3 +136,35 @@ def test_a_dataset_saved_with_save_to_disk_loads(tmp_path):
     assert load_hf_dataset("d", str(tmp_path / "dict"), source_field="vi", reference_fields="en").sources == ["bốn"]
     with pytest.raises(DataError, match="no split 'train'; it has 'dev', 'test'"):
         load_hf_dataset("d", str(tmp_path / "dict"), source_field="vi", reference_fields="en", split="train")
+
+
+@pytest.mark.parametrize("old, new", [
+    ("hòa bình", "hoà bình"), ("khỏe mạnh", "khoẻ mạnh"), ("thủy thủ", "thuỷ thủ"), ("HÒA", "HOÀ"),
+    ("hoàng hôn", "hoàng hôn"),  # a final consonant: both styles put the tone on the a
+    ("quý", "quý"),              # qu + y: the u is part of the consonant
+    ("Thuyền", "Thuyền"),
+])
+def test_vietnamese_tone_marks_move_only_in_oa_oe_uy(old, new):
+    from harness.data.vietnamese import place_tone_marks
+
+    assert place_tone_marks(old, "new") == new and place_tone_marks(new, "old") == old
+
+
+def test_tone_marks_of_sources_are_in_the_test_set_signature(tmp_path):
+    src, ref = tmp_path / "src.vi", tmp_path / "ref.en"
+    src.write_text("Hòa bình và khỏe mạnh.\nThuyền đi.\n", encoding="utf-8")
+    ref.write_text("Peace and health.\nThe boat leaves.\n", encoding="utf-8")
+    plain = load_parallel("t", src, ref)
+    new = load_parallel("t", src, ref, tone_marks="new")
+    assert new.sources == ["Hoà bình và khoẻ mạnh.", "Thuyền đi."] and new.references == plain.references
+    assert "|tones:new|" in new.signature() and "tones" not in plain.signature()
+    assert new.notes == ("1 source segments got new-style tone marks",)
+    with pytest.raises(ConfigError, match="applies to Vietnamese sources"):
+        load_parallel("t", ref, src, src_lang="en", tgt_lang="vi", tone_marks="new")
+
+
+def test_a_stray_tab_in_a_tsv_line_is_an_error_not_an_extra_reference(tmp_path):
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("xin chào\thello\nmột\thai\tone two\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2 has 3 columns but line 1 has 2: a tab inside a segment"):
+        load_tsv("t", tsv)

@@ -26,7 +26,7 @@ def _as_list(x: PathLike | Sequence[PathLike]) -> list[str]:
 
 
 def load_parallel(name: str, source: PathLike, references: PathLike | Sequence[PathLike],
-                  src_lang: str = "vi", tgt_lang: str = "en") -> TestSet:
+                  src_lang: str = "vi", tgt_lang: str = "en", tone_marks: str | None = None) -> TestSet:
     """Parallel plain-text files: one segment per line; several reference files give several references."""
     srcs = read_lines(source)
     ref_files = _as_list(references)
@@ -38,7 +38,7 @@ def load_parallel(name: str, source: PathLike, references: PathLike | Sequence[P
             raise DataError(f"test set {name!r}: source {source} has {len(srcs)} lines but reference "
                             f"{path} has {len(stream)} lines; they must be line-aligned")
     testset = build_testset(name, src_lang, tgt_lang, srcs, list(zip(*ref_streams)),
-                            origin=f"{source} | {', '.join(ref_files)}")
+                            origin=f"{source} | {', '.join(ref_files)}", tone_marks=tone_marks)
     return dataclasses.replace(testset, reference_files=tuple(ref_files))
 
 
@@ -46,7 +46,7 @@ _ID_KEYS = ("seg_id", "id")
 
 
 def _rows_to_testset(name: str, rows: list[dict[str, Any]], src_lang: str, tgt_lang: str, origin: str,
-                     where: str) -> TestSet:
+                     where: str, tone_marks: str | None) -> TestSet:
     """Shared by TSV-with-header and JSONL: fields src, ref | refs, optional doc_id, seg_id."""
     srcs, refs, ids, docs = [], [], [], []
     for i, row in enumerate(rows, 1):
@@ -69,10 +69,12 @@ def _rows_to_testset(name: str, rows: list[dict[str, Any]], src_lang: str, tgt_l
         seg_id = next((row[k] for k in _ID_KEYS if row.get(k) is not None), None)
         ids.append(str(seg_id) if seg_id is not None else str(i))
         docs.append(None if row.get("doc_id") is None else str(row["doc_id"]))
-    return build_testset(name, src_lang, tgt_lang, srcs, refs, ids=ids, doc_ids=docs, origin=origin)
+    return build_testset(name, src_lang, tgt_lang, srcs, refs, ids=ids, doc_ids=docs, origin=origin,
+                         tone_marks=tone_marks)
 
 
-def load_jsonl(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = "en") -> TestSet:
+def load_jsonl(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = "en",
+               tone_marks: str | None = None) -> TestSet:
     """JSON Lines: one object per segment with `src`, `ref` (or `refs` for several), optional `doc_id`, `seg_id`."""
     rows = []
     for lineno, line in enumerate(read_text(path).split("\n"), 1):
@@ -85,10 +87,11 @@ def load_jsonl(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = 
         if not isinstance(obj, dict):
             raise DataError(f"{path}: line {lineno} is a JSON {type(obj).__name__}, expected an object")
         rows.append(obj)
-    return _rows_to_testset(name, rows, src_lang, tgt_lang, str(path), "line")
+    return _rows_to_testset(name, rows, src_lang, tgt_lang, str(path), "line", tone_marks)
 
 
-def load_tsv(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = "en", header: bool = False) -> TestSet:
+def load_tsv(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = "en", header: bool = False,
+             tone_marks: str | None = None) -> TestSet:
     """Tab-separated: without a header, column 1 is the source and every further column a reference;
     with `header: true`, columns are named `src`, `ref` (or `ref1`, `ref2`, ...), optional `doc_id`, `seg_id`."""
     lines = [line for line in read_lines(path)]
@@ -107,16 +110,22 @@ def load_tsv(name: str, path: PathLike, src_lang: str = "vi", tgt_lang: str = "e
                 row.pop("ref", None)
                 row["refs"] = [cells[columns.index(c)] for c in ref_cols]
             rows.append(row)
-        return _rows_to_testset(name, rows, src_lang, tgt_lang, str(path), "line")
+        return _rows_to_testset(name, rows, src_lang, tgt_lang, str(path), "line", tone_marks)
     srcs, refs = [], []
+    width = None
     for lineno, line in enumerate(lines, 1):
         cells = line.split("\t")
         if len(cells) < 2:
             raise DataError(f"{path}: line {lineno} has {len(cells)} column(s); expected source<TAB>reference"
                             f"[<TAB>reference...] (or set header: true)")
+        if width is not None and len(cells) != width:  # a stray tab must not become an extra reference
+            raise DataError(f"{path}: line {lineno} has {len(cells)} columns but line 1 has {width}: a tab inside "
+                            f"a segment? Every line needs source<TAB>reference with the same number of references "
+                            f"(or set header: true and name the columns)")
+        width = len(cells)
         srcs.append(cells[0])
         refs.append(tuple(cells[1:]))
-    return build_testset(name, src_lang, tgt_lang, srcs, refs, origin=str(path))
+    return build_testset(name, src_lang, tgt_lang, srcs, refs, origin=str(path), tone_marks=tone_marks)
 
 
 def _get_field(record: dict, dotted: str, origin: str) -> Any:
@@ -153,7 +162,8 @@ def _pick_split(dataset: Any, split: str, origin: str):
 def load_hf_dataset(name: str, path: str, source_field: str, reference_fields: str | Sequence[str],
                     src_lang: str = "vi", tgt_lang: str = "en", split: str = "test",
                     config_name: str | None = None, data_files: Any = None, revision: str | None = None,
-                    id_field: str | None = None, doc_id_field: str | None = None) -> TestSet:
+                    id_field: str | None = None, doc_id_field: str | None = None,
+                    tone_marks: str | None = None) -> TestSet:
     """A Hugging Face `datasets` data set: a hub name, a local folder (including one written by `save_to_disk`),
     or a builder such as "json"/"csv"/"parquet" with `data_files`. Fields may be dotted (`translation.vi`).
 
@@ -189,4 +199,5 @@ def load_hf_dataset(name: str, path: str, source_field: str, reference_fields: s
         refs.append(tuple(str(_get_field(rec, f, origin)) for f in ref_fields))
         ids.append(str(_get_field(rec, id_field, origin)) if id_field else str(i + 1))
         docs.append(str(_get_field(rec, doc_id_field, origin)) if doc_id_field else None)
-    return build_testset(name, src_lang, tgt_lang, srcs, refs, ids=ids, doc_ids=docs, origin=origin)
+    return build_testset(name, src_lang, tgt_lang, srcs, refs, ids=ids, doc_ids=docs, origin=origin,
+                         tone_marks=tone_marks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class TestSet:
     notes: tuple[str, ...] = field(default=(), compare=False)
     #: the files the references were read from, first reference first (for sanity checks on the raw bytes)
     reference_files: tuple[str, ...] = field(default=(), compare=False)
+    #: Vietnamese tone-mark style the sources were rewritten to ("old" | "new"), or None (as read)
+    source_tone_marks: str | None = None
 
     def __post_init__(self):
         if not self.segments:
@@ -63,8 +66,7 @@ class TestSet:
 
     def subset(self, indices: Sequence[int]) -> "TestSet":
         """The segments at `indices`, in that order (e.g. those missing from a cache)."""
-        return TestSet(self.name, self.src_lang, self.tgt_lang, tuple(self.segments[i] for i in indices),
-                       self.origin, self.notes, self.reference_files)
+        return dataclasses.replace(self, segments=tuple(self.segments[i] for i in indices))
 
     def fingerprint(self) -> str:
         """Hash of the content (ids, sources, references, languages): changes whenever the data does."""
@@ -75,8 +77,9 @@ class TestSet:
         return h.hexdigest()[:16]
 
     def signature(self) -> str:
+        tones = f"|tones:{self.source_tone_marks}" if self.source_tone_marks else ""
         return (f"testset:{self.name}|{self.src_lang}-{self.tgt_lang}|segments:{len(self)}"
-                f"|nrefs:{self.num_refs if self.num_refs > 0 else 'var'}|sha256:{self.fingerprint()}")
+                f"|nrefs:{self.num_refs if self.num_refs > 0 else 'var'}{tones}|sha256:{self.fingerprint()}")
 
 
 def build_testset(
@@ -89,12 +92,14 @@ def build_testset(
     ids: Sequence[str] | None = None,
     doc_ids: Sequence[str | None] | None = None,
     origin: str = "",
+    tone_marks: str | None = None,
 ) -> TestSet:
     """Assemble a TestSet from parallel columns, NFC-normalising the sources.
 
     Sources are NFC-normalised because Vietnamese text often arrives in decomposed form (a base letter
-    plus combining tone marks), which tokenizers and string metrics treat as different characters.
-    References are kept byte-exact so that scores match sacreBLEU on the same files."""
+    plus combining tone marks), which tokenizers and string metrics treat as different characters; with
+    `tone_marks` ("old" or "new"), Vietnamese sources also get one tone-mark placement (hòa / hoà), recorded in
+    the signature. References are kept byte-exact so that scores match sacreBLEU on the same files."""
     from harness.languages import iso_code
 
     for side, lang in (("src_lang", src_lang), ("tgt_lang", tgt_lang)):
@@ -112,9 +117,20 @@ def build_testset(
     doc_ids = list(doc_ids) if doc_ids is not None else [None] * n
     normalised = [unicodedata.normalize("NFC", s) for s in sources]
     n_changed = sum(a != b for a, b in zip(normalised, sources))
-    notes = (f"{n_changed} source segments were NFC-normalised",) if n_changed else ()
+    notes = [f"{n_changed} source segments were NFC-normalised"] if n_changed else []
+    if tone_marks is not None:
+        from harness.data.vietnamese import place_tone_marks
+
+        if iso_code(src_lang) != "vi":
+            raise ConfigError(f"test set {name!r}: tone_marks applies to Vietnamese sources, not {src_lang!r}; "
+                              f"set tone_marks: null")
+        retoned = [place_tone_marks(s, tone_marks) for s in normalised]
+        notes.append(f"{sum(a != b for a, b in zip(retoned, normalised))} source segments got {tone_marks}-style "
+                     f"tone marks")
+        normalised = retoned
     segments = tuple(
         Segment(id=str(i), src=s, refs=tuple(r), doc_id=d)
         for i, s, r, d in zip(ids, normalised, references, doc_ids)
     )
-    return TestSet(name=name, src_lang=src_lang, tgt_lang=tgt_lang, segments=segments, origin=origin, notes=notes)
+    return TestSet(name=name, src_lang=src_lang, tgt_lang=tgt_lang, segments=segments, origin=origin,
+                   notes=tuple(notes), source_tone_marks=tone_marks)
