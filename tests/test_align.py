@@ -2,14 +2,23 @@
 hand-made alignment, bad input, the reviewed-file comparison and the reproducibility of data/seed-article."""
 
 import json
+import re
+import subprocess
+import sys
 
+import numpy as np
 import pytest
-from conftest import FLORES_REF, ROOT
+from conftest import FLORES_REF, FLORES_SRC, ROOT
 
-from harness.align.dp import Bead, align
-from harness.align.pipeline import align_documents
+from harness.align import bead_costs
+from harness.align.bead_costs import AlignParams, BeadScorer
+from harness.align.dp import CORRIDOR_SLACK, Bead, align, corridor, elementwise, monotone_chain
+from harness.align.evidence import sentence_evidence
+from harness.align.pipeline import MIN_CONFIDENCE, align_documents, best_beads
 from harness.align.segment import document_from_text, read_document
+from harness.align.synthetic import long_pair
 from harness.cli import main
+from harness.textio import read_lines
 
 SEED = ROOT / "data" / "seed-article"
 SEED_COMMAND = ["align", "data/seed-article/vi.original.txt", "data/seed-article/en.published.txt",
@@ -24,7 +33,7 @@ def _table_cost(good: dict, skip: float = 3.0, other: float = 10.0):
         if i0 == i1 or j0 == j1:
             return skip * ((i1 - i0) + (j1 - j0))
         return other
-    return cost
+    return elementwise(cost)
 
 
 def test_dp_finds_each_bead_shape_on_a_hand_made_cost_table():
@@ -41,6 +50,124 @@ def test_dp_leaves_a_whole_paragraph_unaligned_in_one_bead():
         Bead(0, 1, 0, 1), Bead(1, 1, 1, 4), Bead(1, 2, 4, 5)]
     # without the block, three separate skips (9) would still beat pairing, but cost more
     assert [b.shape for b in align(2, 5, _table_cost(good))] == ["1-1", "0-1", "0-1", "0-1", "1-1"]
+
+
+def _reference_dp(n_src, n_ref, cost, blocks=()):
+    """The plain definition the vectorised search must agree with: every cell, in row order, each shape and
+    then each source block tried in turn, keeping a strictly smaller total (so ties go to the earlier move)."""
+    shapes = [(1, 1), (1, 0), (0, 1), (2, 1), (1, 2), (2, 2)]
+    best = {(0, 0): (0.0, None)}
+    for i in range(n_src + 1):
+        for j in range(n_ref + 1):
+            moves = [(i - di, j - dj) for di, dj in shapes] + [(s, j) for s, e in blocks if e == i and e - s > 1]
+            for p in moves:
+                if p in best and best[p][0] + cost(p[0], i, p[1], j) < best.get((i, j), (np.inf,))[0]:
+                    best[(i, j)] = (best[p][0] + cost(p[0], i, p[1], j), p)
+    beads, cell = [], (n_src, n_ref)
+    while cell != (0, 0):
+        p = best[cell][1]
+        beads.append(Bead(p[0], cell[0], p[1], cell[1]))
+        cell = p
+    return beads[::-1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dp_agrees_with_the_plain_definition_on_random_costs_and_ties(seed):
+    rng = np.random.default_rng(seed)
+    n_src, n_ref = 9, 11
+    # costs drawn from a few values, so that many paths tie and the tie rule is tested too
+    table = {}
+
+    def cost(i0, i1, j0, j1):
+        return table.setdefault((i0, i1, j0, j1), float(rng.integers(0, 4)))
+
+    blocks = [(0, 3), (3, 4), (4, 8), (8, 9)]
+    assert align(n_src, n_ref, elementwise(cost), src_blocks=blocks) == _reference_dp(n_src, n_ref, cost, blocks)
+
+
+def _gap_cost(gap_at: int, gap: int):
+    """Source sentence k translates reference k before `gap_at` and reference k + `gap` from it on; the
+    `gap` reference sentences in between are one untranslated block."""
+    def cost(i0, i1, j0, j1):
+        di, dj = i1 - i0, j1 - j0
+        translation = np.where(i0 < gap_at, i0, i0 + gap)
+        block = (di == 0) & (j0 == gap_at) & (j1 == gap_at + gap)
+        return np.where((di == 0) | (dj == 0), np.where(block, 5.0, 3.0 * (di + dj)),
+                        np.where((di == 1) & (dj == 1) & (j0 == translation), 0.0, 10.0))
+    return cost
+
+
+def _gap_truth(n_src: int, gap_at: int, gap: int) -> list[Bead]:
+    return ([Bead(k, k + 1, k, k + 1) for k in range(gap_at)] + [Bead(gap_at, gap_at, gap_at, gap_at + gap)]
+            + [Bead(k, k + 1, k + gap, k + gap + 1) for k in range(gap_at, n_src)])
+
+
+def test_long_documents_follow_the_guide_points_where_the_diagonal_band_cannot():
+    # 200 untranslated reference sentences after source sentence 100 of 300: the path leaves the diagonal by
+    # more than the band's quarter of the longer side (125), so only the guided corridor can follow it
+    n_src, n_ref, kw = 300, 500, {"ref_blocks": [(0, 100), (100, 300), (300, 500)], "full_search_cells": 1000}
+    guide = [(k, k) for k in range(0, 100, 10)] + [(k, k + 200) for k in range(100, 300, 10)]
+    truth = _gap_truth(n_src, 100, 200)
+    assert align(n_src, n_ref, _gap_cost(100, 200), guide=guide, **kw) == truth
+    assert align(n_src, n_ref, _gap_cost(100, 200), **kw) != truth  # unguided: the diagonal, widened to the band
+    assert monotone_chain([(1, 1), (2, 9), (3, 3), (4, 4)]) == [(1, 1), (3, 3), (4, 4)]  # a stray point drops out
+
+
+def test_the_corridor_is_widened_when_a_misleading_guide_point_confines_the_path():
+    # a guide point at (150, 155) where the truth is (150, 215): the path cannot climb from (100, 100) to
+    # (100, 160) inside the first corridor, runs along its edge, and the corridor is widened until it can
+    n_src, n_ref = 300, 360
+    guide = [(k, k) for k in range(0, 100, 10)] + [(150, 155)] + [(k, k + 60) for k in range(200, 300, 10)]
+    truth = _gap_truth(n_src, 100, 60)
+    first = corridor(n_src, n_ref, monotone_chain(guide), CORRIDOR_SLACK)
+    assert any(not first.lo[b.src_end] <= b.ref_end <= first.hi[b.src_end] for b in truth)
+    assert align(n_src, n_ref, _gap_cost(100, 60), ref_blocks=[(0, 100), (100, 160), (160, 360)], guide=guide,
+                 full_search_cells=1000) == truth
+
+
+@pytest.fixture(scope="module")
+def flores():
+    return read_lines(FLORES_SRC), read_lines(FLORES_REF)
+
+
+def _scorer(pair) -> BeadScorer:
+    src, ref = document_from_text(pair.src_text(), "vi"), document_from_text(pair.ref_text(), "en")
+    return BeadScorer(src, ref, AlignParams(), sentence_evidence(src), sentence_evidence(ref))
+
+
+def test_guided_search_of_a_long_article_finds_what_searching_every_cell_finds(flores):
+    scorer = _scorer(long_pair(*flores, 450, seed=1))  # 466 x 537 sentences: over FULL_SEARCH_CELLS
+    assert best_beads(scorer) == best_beads(scorer, full_search_cells=10**9)
+
+
+def test_a_1000_sentence_article_is_searched_in_a_corridor_not_a_square(flores):
+    scorer = _scorer(long_pair(*flores, 1000, seed=0))
+    scored = []
+
+    def counting(i0, i1, j0, j1):
+        scored.append(len(i0))
+        return scorer.costs(i0, i1, j0, j1)
+
+    n_src, n_ref = len(scorer.src.sentences), len(scorer.ref.sentences)
+    align(n_src, n_ref, counting, guide=scorer.guide_points())
+    # every cell with every shape: 6 (n_src + 1)(n_ref + 1) = 6.7M; the corridor scores about 0.55M (8%; the
+    # diagonal band of the earlier code: 48%)
+    assert sum(scored) < 0.15 * 6 * (n_src + 1) * (n_ref + 1)
+
+
+def test_a_bead_costs_the_same_whether_scored_alone_or_with_many(seed_alignment, monkeypatch):
+    src, ref = seed_alignment.src, seed_alignment.ref
+    scorer = BeadScorer(src, ref, AlignParams(), sentence_evidence(src), sentence_evidence(ref))
+    rng = np.random.default_rng(0)
+    shapes = [(1, 1), (1, 0), (0, 1), (2, 1), (1, 2), (2, 2), (3, 0), (0, 4)]
+    beads = []
+    for k in rng.integers(0, len(shapes), 300):
+        di, dj = shapes[k]
+        i0, j0 = int(rng.integers(0, len(src.sentences) - di + 1)), int(rng.integers(0, len(ref.sentences) - dj + 1))
+        beads.append((i0, i0 + di, j0, j0 + dj))
+    one_by_one = [scorer.cost(*b) for b in beads]
+    monkeypatch.setattr(bead_costs, "BEADS_PER_CHUNK", 7)  # anchors looked up in many small chunks
+    assert scorer.costs(*map(np.array, zip(*beads))).tolist() == one_by_one
 
 
 def _align(vi: str, en: str, **kw):
@@ -158,7 +285,7 @@ def seed_alignment():
 def test_seed_article_alignment_matches_the_hand_alignment(seed_alignment):
     beads = {(s.bead.src_start, s.bead.src_end, s.bead.ref_start, s.bead.ref_end) for s in seed_alignment.segments}
     assert beads == SEED_BEADS
-    assert not seed_alignment.warnings
+    assert not seed_alignment.warnings and seed_alignment.confidence_scale == 1.0  # a translation's confidences stay
     # every English body sentence is in some reference: all 53 sentences of lines 1 and 6-68 that are not captions
     used = {j for s in seed_alignment.segments for j in range(s.bead.ref_start, s.bead.ref_end)}
     assert len(used) == 53
@@ -232,17 +359,56 @@ def test_reference_in_the_wrong_language_is_a_clear_error(tmp_path, capsys):
     assert "looks like Vietnamese" in err and "--ref-lang en" in err
 
 
-def test_unrelated_documents_give_a_low_confidence_warning_and_marked_rows(tmp_path, capsys):
+def test_unrelated_documents_give_a_low_confidence_warning_and_marked_rows_filtering_drops(tmp_path, capsys):
     other = tmp_path / "other.en.txt"  # 60 FLORES sentences in paragraphs of three: English, but another text
     lines = FLORES_REF.read_text(encoding="utf-8").splitlines()[:60]
     other.write_text("\n\n".join(" ".join(lines[k:k + 3]) for k in range(0, 60, 3)) + "\n", encoding="utf-8")
     out = tmp_path / "o.jsonl"
     assert main(["align", str(SEED / "vi.original.txt"), str(other), "-o", str(out)]) == 0
-    assert "warning: low confidence" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: low confidence" in err and "confidence multiplied by" in err
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows and all(r["low_confidence"] for r in rows)
-    assert "**Warning:" in (tmp_path / "o.review.md").read_text(encoding="utf-8")
+    # the beads alone look fine (similar lengths): before the document-level scaling most were above 0.9
+    alignment = align_documents(read_document(SEED / "vi.original.txt", "vi"), read_document(other, "en"))
+    own = [s.confidence / alignment.confidence_scale for s in alignment.segments]
+    assert sum(c > 0.9 for c in own) > len(own) / 2
+    # ... but a user keeping rows at the aligner's own threshold (or any above it) keeps none of this pair
+    assert not [r for r in rows if r["confidence"] >= MIN_CONFIDENCE]
+    review = (tmp_path / "o.review.md").read_text(encoding="utf-8")
+    assert "**Warning:" in review and "every confidence here and in the test set is the bead's own times" in review
     assert main(["align", str(SEED / "vi.original.txt"), str(other), "-o", str(out), "--strict"]) == 2
+
+
+@pytest.mark.parametrize("value, problem", [("7", "is out of range"), ("-0.1", "is out of range"),
+                                            ("nan", "is not a number"), ("high", "is not a number")])
+def test_min_confidence_outside_0_to_1_is_a_one_line_error(tmp_path, capsys, value, problem):
+    out = tmp_path / "o.jsonl"
+    assert main([*SEED_COMMAND, "-o", str(out), "--min-confidence", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--min-confidence {value} {problem}: give a number from 0 to 1" in err
+    assert not out.exists()
+
+
+def test_output_folder_that_cannot_be_created_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    assert main([*SEED_COMMAND, "-o", str(blocker / "sub" / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot create the folder {blocker / 'sub'} ({blocker} is a file)" in err
+    assert main([*SEED_COMMAND, "-o", str(tmp_path)]) == 2  # a folder given as the output file
+    assert f"--output {tmp_path} is a folder" in capsys.readouterr().err
+
+
+def test_align_benchmark_quick_run_meets_its_targets():
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "align", "--", "--quick"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "target <= 10 s, <= 500 MB: met" in res.stdout
+    # the quality thresholds of tests/test_align_synthetic.py (this 150-sentence article: 0.972 and 0.955)
+    quality = re.search(r"against the gold beads: precision ([\d.]+), recall ([\d.]+)", res.stdout)
+    assert float(quality[1]) >= 0.92 and float(quality[2]) >= 0.88, res.stdout
 
 
 def test_output_may_not_overwrite_an_input(capsys):

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.align.pipeline import Alignment
+from harness.align.pipeline import UNRELATED_CONFIDENCE, Alignment
 from harness.textio import write_jsonl, write_text
 
 #: beads below this confidence are kept but marked low_confidence and listed first in the review file
@@ -18,7 +18,8 @@ REVIEW_BELOW = 0.8
 
 def segment_rows(alignment: Alignment, doc_id: str) -> list[dict]:
     """One JSON object per kept segment. `low_confidence` is true for beads worth a second look and for
-    every bead of a document pair that as a whole looks wrong."""
+    every bead of a document pair that as a whole looks wrong (whose confidences are also scaled below
+    0.5: see `pipeline.UNRELATED_CONFIDENCE`)."""
     rows = []
     for k, s in enumerate(alignment.segments, 1):
         rows.append({
@@ -65,7 +66,11 @@ def review_markdown(alignment: Alignment, doc_id: str) -> str:
     for w in alignment.warnings:
         lines.append(f"**Warning: {w}.**")
     if alignment.warnings:
-        lines.append("")
+        scaled = (f"Because of this, every confidence here and in the test set is the bead's own times "
+                  f"{alignment.confidence_scale:.2f}: {UNRELATED_CONFIDENCE} times the document-level evidence (how "
+                  f"much of what a translation shows this pair shows). All are below {UNRELATED_CONFIDENCE}, so "
+                  f"keeping rows at confidence {UNRELATED_CONFIDENCE} or above keeps none of this pair.")
+        lines += ["", scaled, ""]
     check = [f"{doc_id}-{k}" for k, s in enumerate(alignment.segments, 1) if s.confidence < REVIEW_BELOW]
     lines += [f"Check first (confidence below {REVIEW_BELOW}): {', '.join(check) if check else 'none'}.", "",
               "Each row is a segment of the test set, or sentences left out of it (`dropped`) with the reason. "

@@ -3,7 +3,7 @@ learnt from the first), then decide what is kept and why the rest is dropped."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.align.bead_costs import (
     AlignParams,
@@ -13,7 +13,7 @@ from harness.align.bead_costs import (
     estimate_length_model,
     union_anchors,
 )
-from harness.align.dp import Bead, align
+from harness.align.dp import FULL_SEARCH_CELLS, Bead, align
 from harness.align.evidence import sentence_evidence
 from harness.align.segment import Document
 
@@ -25,11 +25,15 @@ MIN_ALIGNED_SHARE = 0.5
 #: share one (translations: nearly all; the seed article: 51 of 51; unrelated texts: under 5%)
 MIN_ANCHOR_SUPPORT = 0.2
 MIN_ANCHOR_BEADS = 5
+#: the confidences of a flagged pair are scaled to below this (times how far its evidence falls short of what
+#: a translation shows), so that keeping rows at or above the default --min-confidence keeps none of them
+UNRELATED_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class AlignedSegment:
-    """A kept bead: one segment of the test set."""
+    """A kept bead: one segment of the test set. `confidence` is the bead's own times the pair's
+    `Alignment.confidence_scale` (1 unless the pair looks unrelated)."""
 
     bead: Bead
     src: str
@@ -61,17 +65,20 @@ class Alignment:
     length_ratio: float
     length_variance: float
     warnings: list[str] = field(default_factory=list)
+    #: what every segment's confidence was multiplied by: 1, or below UNRELATED_CONFIDENCE for a flagged pair
+    confidence_scale: float = 1.0
 
     @property
     def low_confidence(self) -> bool:
         return bool(self.warnings)
 
 
-def _dp(src: Document, ref: Document, params: AlignParams, evidence, similarity, ratio=None, variance=None):
-    scorer = BeadScorer(src, ref, params, *evidence, similarity=similarity, length_ratio=ratio,
-                        length_variance=variance)
-    return scorer, align(len(src.sentences), len(ref.sentences), scorer.cost,
-                         src_blocks=_paragraph_ranges(src), ref_blocks=_paragraph_ranges(ref))
+def best_beads(scorer: BeadScorer, full_search_cells: int = FULL_SEARCH_CELLS) -> list[Bead]:
+    """The DP path for one scorer: paragraphs may be left unaligned whole, sentences sharing a rare anchor
+    guide the search of long documents (see `dp.align`)."""
+    src, ref = scorer.src, scorer.ref
+    return align(len(src.sentences), len(ref.sentences), scorer.costs, src_blocks=_paragraph_ranges(src),
+                 ref_blocks=_paragraph_ranges(ref), guide=scorer.guide_points(), full_search_cells=full_search_cells)
 
 
 def _paragraph_ranges(doc: Document) -> list[tuple[int, int]]:
@@ -86,19 +93,24 @@ def align_documents(src: Document, ref: Document, params: AlignParams | None = N
     """Align two segmented documents. `similarity(src_text, ref_text) -> [0, 1]` is an optional extra signal."""
     params = params or AlignParams()
     evidence = (sentence_evidence(src), sentence_evidence(ref))
-    scorer, beads = _dp(src, ref, params, evidence, similarity)
-    trusted = [(scorer.src_len[b.src_start], scorer.ref_len[b.ref_start]) for b in beads
-               if b.shape == "1-1" and scorer.confidence(b.src_start, b.src_end, b.ref_start, b.ref_end) >= 0.5]
+    scorer = BeadScorer(src, ref, params, *evidence, similarity=similarity)
+    beads = best_beads(scorer)
+    one_to_one = [b for b in beads if b.shape == "1-1"]
+    trusted = [(scorer.src_len[b.src_start], scorer.ref_len[b.ref_start])
+               for b, conf in zip(one_to_one, scorer.confidences(one_to_one)) if conf >= 0.5]
     model = None if params.length_ratio else estimate_length_model(trusted)
     if model:
-        scorer, beads = _dp(src, ref, params, evidence, similarity, *model)
+        scorer = scorer.with_length_model(*model)
+        beads = best_beads(scorer)
 
     segments: list[AlignedSegment] = []
     unaligned_src: dict[int, str] = {}
     unaligned_ref: dict[int, str] = {}
+    matches = [b for b in beads if b.is_match]
+    confidence = dict(zip(matches, scorer.confidences(matches).tolist()))
     for b in beads:
         if b.is_match:
-            conf = scorer.confidence(b.src_start, b.src_end, b.ref_start, b.ref_end)
+            conf = confidence[b]
             if conf >= min_confidence:
                 segments.append(AlignedSegment(
                     bead=b, src=scorer.src_text(b.src_start, b.src_end), ref=scorer.ref_text(b.ref_start, b.ref_end),
@@ -117,7 +129,12 @@ def align_documents(src: Document, ref: Document, params: AlignParams | None = N
                + _group_dropped(ref, "ref", unaligned_ref, evidence[1], segments))
     result = Alignment(src=src, ref=ref, beads=beads, segments=segments, dropped=dropped,
                        length_ratio=scorer.ratio, length_variance=scorer.variance)
-    result.warnings = _document_warnings(result, scorer)
+    result.warnings, evidence = _document_checks(result, scorer)
+    if result.warnings:
+        # A bead can look fine on its own between two unrelated texts (similar lengths, a shared year), so
+        # its confidence says what the document says: filtering on confidence must not keep such rows.
+        result.confidence_scale = UNRELATED_CONFIDENCE * evidence
+        result.segments = [replace(s, confidence=s.confidence * result.confidence_scale) for s in segments]
     return result
 
 
@@ -156,14 +173,18 @@ def _group_dropped(doc: Document, side: str, unaligned: dict[int, str], evidence
     return out
 
 
-def _document_warnings(result: Alignment, scorer: BeadScorer) -> list[str]:
-    """Reasons to distrust the whole alignment (the documents may not be translations of each other)."""
-    warnings = []
+def _document_checks(result: Alignment, scorer: BeadScorer) -> tuple[list[str], float]:
+    """Reasons to distrust the whole alignment (the documents may not be translations of each other), and
+    the document-level evidence: the lowest (observed + 1) / (required + 1) of the failed checks, 1 when
+    every check passes. Below 1 whenever a check fails, and never 0, so the beads keep their order (55
+    source sentences, 10 aligned where 27.5 are required: 11 / 28.5 = 0.39)."""
+    warnings, evidence = [], 1.0
     n_src = len(result.src.sentences)
     aligned = sum(s.bead.src_end - s.bead.src_start for s in result.segments)
     if aligned < MIN_ALIGNED_SHARE * n_src:
         warnings.append(f"only {aligned} of the {n_src} source sentences could be aligned with confidence; "
                         f"check that {result.ref.path} is a translation of {result.src.path}")
+        evidence = min(evidence, (aligned + 1) / (MIN_ALIGNED_SHARE * n_src + 1))
     # In a translation, a segment whose two sides both carry numbers or names nearly always shares one
     # (a name copied, a number converted); between unrelated texts that happens by chance only.
     carrying = [s for s in result.segments
@@ -173,6 +194,5 @@ def _document_warnings(result: Alignment, scorer: BeadScorer) -> list[str]:
     if len(carrying) >= MIN_ANCHOR_BEADS and supported < MIN_ANCHOR_SUPPORT * len(carrying):
         warnings.append(f"only {supported} of the {len(carrying)} aligned segments with numbers or names on both "
                         f"sides share any of them; {result.ref.path} may not be a translation of {result.src.path}")
-    return warnings
-
-
+        evidence = min(evidence, (supported + 1) / (MIN_ANCHOR_SUPPORT * len(carrying) + 1))
+    return warnings, evidence

@@ -12,6 +12,7 @@ Scoring projects the aligner's beads onto FLORES sentence ids (merging beads tha
 sentence the splitter cut in two is not an error) and counts exact matches with the gold beads:
 
     python -m harness.align.synthetic --seed 0
+    python -m harness.align.synthetic --long 1000    # one article of 1,000 source sentences
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,6 +217,16 @@ def synthetic_pairs(vi: list[str], en: list[str], seed: int, min_len: int = 8, m
     return pairs
 
 
+def long_pair(vi: list[str], en: list[str], sentences: int = 1000, seed: int = 0) -> SyntheticPair:
+    """One long article: FLORES sentences 0..sentences-1 with the same changes as the short pairs (merges,
+    paragraph splits, untranslated paragraphs, a byline, captions, site chrome). With the defaults, 1,000
+    source sentences in about 320 paragraphs against about 1,080 reference sentences: the size that
+    benchmarks/bench_align.py times."""
+    if not 3 <= sentences <= len(vi):
+        raise ValueError(f"a long pair takes 3 to {len(vi)} sentences, not {sentences}")
+    return build_pair(vi, en, range(sentences), random.Random(seed))
+
+
 def _sentence_atoms(doc, lines: list[list[tuple[str, frozenset[Atom]]]], blank_separated: bool) -> list[frozenset[Atom]]:
     """The atoms each of the aligner's sentences covers, found by character offsets within its paragraph."""
     line_of_file_line = {}
@@ -319,13 +331,17 @@ def score_pair(pair: SyntheticPair, alignment: Alignment, ev: Evaluation) -> Non
     ev.src_only_kept += len(pair.src_only & kept_src)
 
 
-def evaluate(vi: list[str], en: list[str], seed: int, params: AlignParams | None = None, similarity=None) -> Evaluation:
+def evaluate_pairs(pairs: list[SyntheticPair], params: AlignParams | None = None, similarity=None) -> Evaluation:
     ev = Evaluation()
-    for pair in synthetic_pairs(vi, en, seed):
+    for pair in pairs:
         src = document_from_text(pair.src_text(), "vi", "synthetic.vi")
         ref = document_from_text(pair.ref_text(), "en", "synthetic.en")
         score_pair(pair, align_documents(src, ref, params, similarity), ev)
     return ev
+
+
+def evaluate(vi: list[str], en: list[str], seed: int, params: AlignParams | None = None, similarity=None) -> Evaluation:
+    return evaluate_pairs(synthetic_pairs(vi, en, seed), params, similarity)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,16 +350,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flores-dir", default=str(Path(__file__).resolve().parents[2] / "data" / "flores200"),
                         help="folder with vie_Latn.devtest and eng_Latn.devtest")
     parser.add_argument("--write", metavar="DIR", help="also write each synthetic pair as DIR/NNN.vi.txt, NNN.en.txt")
+    parser.add_argument("--long", type=int, metavar="N", help="instead, one long article of N source sentences "
+                                                                "(e.g. 1000; see long_pair)")
     args = parser.parse_args(argv)
     vi = read_lines(Path(args.flores_dir) / "vie_Latn.devtest")
     en = read_lines(Path(args.flores_dir) / "eng_Latn.devtest")
+    if args.long is not None and not 3 <= args.long <= len(vi):
+        parser.error(f"--long takes 3 to {len(vi)} sentences (FLORES-200 devtest), not {args.long}")
+    pairs = [long_pair(vi, en, args.long, args.seed)] if args.long else synthetic_pairs(vi, en, args.seed)
     if args.write:
         out = Path(args.write)
         out.mkdir(parents=True, exist_ok=True)
-        for n, pair in enumerate(synthetic_pairs(vi, en, args.seed)):
+        for n, pair in enumerate(pairs):
             (out / f"{n:03d}.vi.txt").write_text(pair.src_text(), encoding="utf-8")
             (out / f"{n:03d}.en.txt").write_text(pair.ref_text(), encoding="utf-8")
-    print(evaluate(vi, en, args.seed).report())
+    start = time.perf_counter()
+    ev = evaluate_pairs(pairs)
+    print(ev.report())
+    print(f"aligned in {time.perf_counter() - start:.1f} s")
     return 0
 
 
