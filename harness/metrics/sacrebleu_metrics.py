@@ -146,6 +146,11 @@ class BLEU(_SacreBLEUMetric):
     def _sacrebleu(self, trg_lang: str):
         from sacrebleu.metrics import BLEU as SacreBLEU
 
+        tokenize = self._options["tokenize"]
+        if tokenize is not None and tokenize not in SacreBLEU.TOKENIZERS:
+            from harness.errors import UnknownNameError
+
+            raise UnknownNameError("BLEU tokenizer", str(tokenize), list(SacreBLEU.TOKENIZERS))
         try:
             return SacreBLEU(trg_lang=trg_lang, **self._options)
         except RuntimeError as e:  # ja-mecab and ko-mecab need packages sacreBLEU does not install by default
