@@ -48,7 +48,8 @@ class HFSeq2Seq(TranslationSystem):
                  source_prefix: str = "", target_start: str = "forced_bos", batch_size: int = 16,
                  max_batch_tokens: int | None = None,
                  num_beams: int = 4, max_new_tokens: int = 256, max_input_tokens: int = 512,
-                 device: str = "auto", dtype: str = "float32", generate_kwargs: Mapping[str, Any] | None = None):
+                 device: str = "auto", dtype: str = "float32", generate_kwargs: Mapping[str, Any] | None = None,
+                 trust_remote_code: bool = False):
         super().__init__(name)
         if family not in FAMILIES:
             raise ConfigError(f"system {name!r}: family {family!r} is not one of {', '.join(FAMILIES)}")
@@ -68,6 +69,8 @@ class HFSeq2Seq(TranslationSystem):
         self.max_new_tokens, self.max_input_tokens = max_new_tokens, max_input_tokens
         self.device, self.dtype = device, dtype
         self.generate_kwargs = dict(generate_kwargs or {})
+        #: run code shipped with a hub model (off unless the config says so: it executes whatever the repository holds)
+        self.trust_remote_code = bool(trust_remote_code)
         self._model = self._tokenizer = None
         self._family: str | None = None  # the family in use once loaded (detected when configured "auto")
         self._input_limit = max_input_tokens
@@ -96,7 +99,9 @@ class HFSeq2Seq(TranslationSystem):
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         start = time.perf_counter()
-        extra = {"revision": self.revision} if self.revision else {}
+        extra: dict[str, Any] = {"trust_remote_code": self.trust_remote_code}
+        if self.revision:
+            extra["revision"] = self.revision
         what = "model" if self.tokenizer_name == self.model_name else "tokenizer"
         self._tokenizer = load_pretrained(AutoTokenizer.from_pretrained, self.tokenizer_name, what=what,
                                           config_key=self._config_hint(), **extra)
