@@ -186,9 +186,7 @@ def read_baseline(path: str | Path) -> RunResult:
     scores, metrics rebuilt from the run's config (hypotheses only when the file has them). `document` is the
     run's scores.json as kept in the file; `output_dir` is None."""
     from harness.config import instantiate_node
-    from harness.metrics.base import CorpusScore
-    from harness.run_result import SystemResult
-    from harness.significance import SignificanceSettings
+    from harness.results import run_from_document
 
     path = Path(path)
     raw = read_baseline_document(path)
@@ -201,29 +199,18 @@ def read_baseline(path: str | Path) -> RunResult:
             # e.g. a metric class whose options changed since the file was written: the run being compared
             # rebuilds the same metric from its own config, which is all `compare` needs
             log.warning("baseline file %s: metric %s not rebuilt (%s); the other run's is used", path, key, e)
-    by_name = {m.name: m for m in metrics}
     testsets = {name: _recorded_testset(name, facts, raw["testsets"][name]["seg_ids"], path)
                 for name, facts in doc["testsets"].items()}
     hypotheses = raw.get("hypotheses") or {}
-    results = []
-    for entry in doc["results"]:
-        r = SystemResult(entry["testset"], entry["system"], ok=entry["status"] == "ok", reason=entry["reason"])
-        if r.ok:
-            stored = raw["statistics"].get(r.testset, {}).get(r.system, {})
-            r.statistics = {m: _statistics(columns, len(testsets[r.testset]), path, r.testset, r.system, m)
-                            for m, columns in stored.items()}
-            r.hypotheses = list(hypotheses.get(r.testset, {}).get(r.system, []))
-            for metric, s in entry["scores"].items():
-                r.scores[metric] = CorpusScore(metric, s["score"], s["signature"], s.get("details", ""))
-                if metric in by_name and metric in r.statistics:
-                    r.segment_scores[metric] = by_name[metric].segment_scores(r.statistics[metric])
-        results.append(r)
-    settings = doc.get("significance", {}).get("settings") or {}
-    return RunResult(experiment=doc["experiment"], testsets=testsets, systems={}, metrics=metrics, results=results,
-                     significance_settings=SignificanceSettings(**settings) if settings else SignificanceSettings(),
-                     not_applicable=[(x["testset"], x["system"], x["reason"]) for x in doc.get("not_applicable", [])],
-                     metric_errors=doc.get("metric_errors", {}), rank_by=doc.get("rank_by", ""),
-                     started=doc.get("created", ""), seconds=doc.get("seconds", 0.0), output_dir=None, document=doc)
+
+    def stored(entry: dict[str, Any]) -> tuple[list[str], dict[str, np.ndarray]]:
+        testset, system = entry["testset"], entry["system"]
+        columns_by_metric = raw["statistics"].get(testset, {}).get(system, {})
+        return (list(hypotheses.get(testset, {}).get(system, [])),
+                {m: _statistics(columns, len(testsets[testset]), path, testset, system, m)
+                 for m, columns in columns_by_metric.items()})
+
+    return run_from_document(doc, testsets, metrics, stored, output_dir=None)
 
 
 def is_baseline_path(path: str | Path) -> bool:

@@ -239,9 +239,6 @@ def load_run(path: str | Path) -> RunResult:
 
     from harness.config import instantiate_node
     from harness.data.testset import build_testset
-    from harness.metrics.base import CorpusScore
-    from harness.run_result import SystemResult
-    from harness.significance import SignificanceSettings
 
     folder = resolve_run_dir(path)
     doc = load_scores(folder)
@@ -253,14 +250,30 @@ def load_run(path: str | Path) -> RunResult:
         testsets[name] = build_testset(name, facts["src_lang"], facts["tgt_lang"], [r["src"] for r in rows],
                                        [tuple(r["refs"]) for r in rows], ids=[r["seg_id"] for r in rows],
                                        doc_ids=[r["doc_id"] for r in rows], origin=facts.get("origin", ""))
+
+    def stored(entry: dict[str, Any]) -> tuple[list[str], dict[str, np.ndarray]]:
+        stats_file = folder / statistics_path(entry["testset"], entry["system"])
+        return (read_lines(folder / entry["hypotheses_file"]),
+                read_statistics(stats_file) if stats_file.is_file() else {})
+
+    return run_from_document(doc, testsets, metrics, stored, output_dir=folder)
+
+
+def run_from_document(doc: dict[str, Any], testsets: dict[str, Any], metrics: list, stored, *,
+                      output_dir: Path | None) -> RunResult:
+    """A RunResult rebuilt from a run document (scores.json) and what was stored beside it: `stored(entry)`
+    gives (hypotheses, statistics by metric) of one result entry that ran. Run folders (`load_run`) and
+    baseline files (`harness.baseline.read_baseline`) store them differently; the rest is this."""
+    from harness.metrics.base import CorpusScore
+    from harness.run_result import SystemResult
+    from harness.significance import SignificanceSettings
+
     by_name = {m.name: m for m in metrics}
     results = []
     for entry in doc["results"]:
         r = SystemResult(entry["testset"], entry["system"], ok=entry["status"] == "ok", reason=entry["reason"])
         if r.ok:
-            r.hypotheses = read_lines(folder / entry["hypotheses_file"])
-            stats_file = folder / statistics_path(r.testset, r.system)
-            r.statistics = read_statistics(stats_file) if stats_file.is_file() else {}
+            r.hypotheses, r.statistics = stored(entry)
             for metric, s in entry["scores"].items():
                 r.scores[metric] = CorpusScore(metric, s["score"], s["signature"], s.get("details", ""))
                 if metric in by_name and metric in r.statistics:
@@ -271,7 +284,8 @@ def load_run(path: str | Path) -> RunResult:
                      significance_settings=SignificanceSettings(**settings) if settings else SignificanceSettings(),
                      not_applicable=[(x["testset"], x["system"], x["reason"]) for x in doc.get("not_applicable", [])],
                      metric_errors=doc.get("metric_errors", {}), rank_by=doc.get("rank_by", ""),
-                     started=doc.get("created", ""), seconds=doc.get("seconds", 0.0), output_dir=folder, document=doc)
+                     started=doc.get("created", ""), seconds=doc.get("seconds", 0.0), output_dir=output_dir,
+                     document=doc)
 
 
 def segments_frame(path: str | Path):

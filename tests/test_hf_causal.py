@@ -110,7 +110,7 @@ def test_trust_remote_code_is_off_unless_configured(monkeypatch, testset):
         seen.append(kwargs.get("trust_remote_code"))
         raise ModelUnavailableError("stop here")
 
-    monkeypatch.setattr("harness.systems.hf_causal.load_pretrained", fake_load)
+    monkeypatch.setattr("harness.systems.hf_base.load_pretrained", fake_load)  # every transformers backend loads there
     for setting in (False, True):
         with pytest.raises(ModelUnavailableError):
             list(HFCausal("a", "org/m", trust_remote_code=setting).translate_batches(testset))

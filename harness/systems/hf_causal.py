@@ -23,16 +23,16 @@ from typing import Any, Iterator, Mapping
 from harness.data.testset import TestSet
 from harness.devices import pick_device
 from harness.errors import ConfigError
-from harness.hub import dtype_kwarg, load_pretrained, local_fingerprint
+from harness.hub import dtype_kwarg
 from harness.languages import language_name
-from harness.systems.base import TranslatedBatch, TranslationSystem
+from harness.systems.base import TranslatedBatch
+from harness.systems.hf_base import HFModelSystem
 from harness.systems.batching import length_sorted_batches, run_with_oom_backoff
 from harness.systems.llm_answers import CLEANING_STEPS, CLEANING_VERSION, hypotheses_and_details
 from harness.systems.llm_prompt import load_prompt, plain_config_value
 
 log = logging.getLogger(__name__)
 
-_DTYPES = ("float32", "bfloat16", "float16", "auto")
 # End-of-turn tokens of common chat formats (ChatML/Qwen, Llama 3, Gemma, Phi-3): generation stops at any of
 # them even where a checkpoint's generation_config names only its end-of-text token.
 _END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
@@ -44,27 +44,24 @@ def _as_list(ids: Any) -> list[int]:
     return [int(i) for i in ids] if isinstance(ids, (list, tuple)) else [int(ids)]
 
 
-class HFCausal(TranslationSystem):
+class HFCausal(HFModelSystem):
     """A `transformers` decoder-only model prompted to translate. Loading happens on the first batch."""
 
     def __init__(self, name: str, model: str, prompt: str | Mapping[str, Any] = "instruction",
                  tokenizer: str | None = None, revision: str | None = None, use_chat_template: str | bool = "auto",
-                 batch_size: int = 8, max_batch_tokens: int | None = None, max_new_tokens: int = 512, do_sample: bool = False, temperature: float = 1.0,
-                 top_p: float = 1.0, seed: int | None = None, clean_answers: bool = True, device: str = "auto",
-                 dtype: str = "auto", trust_remote_code: bool = False,
+                 batch_size: int = 8, max_batch_tokens: int | None = None, max_new_tokens: int = 512,
+                 do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int | None = None,
+                 clean_answers: bool = True, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False,
                  generate_kwargs: Mapping[str, Any] | None = None):
-        super().__init__(name)
+        super().__init__(name, model, tokenizer, revision, device, dtype, trust_remote_code)
         where = f"system {name!r}"
         if use_chat_template not in ("auto", True, False):
             raise ConfigError(f"{where}: use_chat_template must be auto, true or false, not {use_chat_template!r}")
-        if dtype not in _DTYPES:
-            raise ConfigError(f"{where}: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
         if batch_size < 1 or max_new_tokens < 1:
             raise ConfigError(f"{where}: batch_size and max_new_tokens must be >= 1")
         if do_sample and (temperature <= 0 or not 0 < top_p <= 1):
             raise ConfigError(f"{where}: sampling needs temperature > 0 and 0 < top_p <= 1 (or set do_sample=false "
                               f"for greedy decoding)")
-        self.model_name, self.tokenizer_name, self.revision = str(model), str(tokenizer or model), revision
         self.prompt = load_prompt(prompt, f"{where} prompt")
         self.use_chat_template = use_chat_template
         if max_batch_tokens is not None and max_batch_tokens < 1:
@@ -72,11 +69,9 @@ class HFCausal(TranslationSystem):
         self.batch_size, self.max_new_tokens, self.max_batch_tokens = batch_size, max_new_tokens, max_batch_tokens
         self.do_sample, self.temperature, self.top_p, self.seed = bool(do_sample), temperature, top_p, seed
         self.clean_answers = bool(clean_answers)
-        self.device, self.dtype, self.trust_remote_code = device, dtype, bool(trust_remote_code)
         self.generate_kwargs = dict(plain_config_value(generate_kwargs) or {})
         self._model = self._tokenizer = self._generation_config = None
         self._chat = False
-        self._runtime: dict[str, Any] = {}
 
     @property
     def cacheable(self) -> bool:
@@ -90,20 +85,10 @@ class HFCausal(TranslationSystem):
         return decoding
 
     def signature(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        return {**super().signature(), "model": self.model_name, "tokenizer": self.tokenizer_name,
-                "revision": self.revision, "local_mtime": local_fingerprint(self.model_name),
+        return {**super().signature(), **self.model_signature(),
                 "prompt": self.prompt.signature(), "use_chat_template": self.use_chat_template,
-                "decoding": self._decoding(), "generate_kwargs": self.generate_kwargs, "dtype": self.dtype,
-                "cleaning": f"v{CLEANING_VERSION}" if self.clean_answers else "lines-only",
-                "transformers": version("transformers")}
-
-    def runtime_info(self) -> dict[str, Any]:
-        return dict(self._runtime)
-
-    def _config_hint(self) -> str:
-        return f"{self.config_key}.model" if self.config_key else f"model (in the config of system {self.name!r})"
+                "decoding": self._decoding(), "generate_kwargs": self.generate_kwargs,
+                "cleaning": f"v{CLEANING_VERSION}" if self.clean_answers else "lines-only"}
 
     def _load(self) -> None:
         if self._model is not None:
@@ -112,15 +97,9 @@ class HFCausal(TranslationSystem):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         start = time.perf_counter()
-        extra: dict[str, Any] = {"trust_remote_code": self.trust_remote_code}
-        if self.revision:
-            extra["revision"] = self.revision
-        what = "model" if self.tokenizer_name == self.model_name else "tokenizer"
-        tok = load_pretrained(AutoTokenizer.from_pretrained, self.tokenizer_name, what=what,
-                              config_key=self._config_hint(), **extra)
+        tok = self._from_pretrained(AutoTokenizer.from_pretrained, tokenizer=True)
         dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
-        model = load_pretrained(AutoModelForCausalLM.from_pretrained, self.model_name, what="model",
-                                config_key=self._config_hint(), **dtype_kwarg(dtype), **extra)
+        model = self._from_pretrained(AutoModelForCausalLM.from_pretrained, **dtype_kwarg(dtype))
         has_template = bool(getattr(tok, "chat_template", None))
         if self.use_chat_template is True and not has_template:
             raise ConfigError(f"system {self.name!r}: the tokenizer of {self.model_name} has no chat template; "

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from harness.data.testset import TestSet
 from harness.devices import pick_device
 from harness.errors import ConfigError
-from harness.hub import dtype_kwarg, load_pretrained, local_fingerprint
+from harness.hub import dtype_kwarg
 from harness.languages import code_for_family
-from harness.systems.base import TranslatedBatch, TranslationSystem
+from harness.systems.base import TranslatedBatch
+from harness.systems.hf_base import HFModelSystem
 from harness.systems.batching import length_sorted_batches, run_with_oom_backoff
 
 log = logging.getLogger(__name__)
 
 FAMILIES = ("auto", "marian", "nllb", "m2m100", "mbart50", "generic")
-_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 def detect_family(tokenizer: Any) -> str:
@@ -37,7 +36,7 @@ def detect_family(tokenizer: Any) -> str:
     return "generic"
 
 
-class HFSeq2Seq(TranslationSystem):
+class HFSeq2Seq(HFModelSystem):
     """A `transformers` seq2seq model. Loading happens on the first `translate` call."""
 
     #: outputs are a pure function of the signature and the source, so the run may cache them
@@ -50,16 +49,14 @@ class HFSeq2Seq(TranslationSystem):
                  num_beams: int = 4, max_new_tokens: int = 256, max_input_tokens: int = 512,
                  device: str = "auto", dtype: str = "float32", generate_kwargs: Mapping[str, Any] | None = None,
                  trust_remote_code: bool = False):
-        super().__init__(name)
+        super().__init__(name, model, tokenizer, revision, device, dtype, trust_remote_code)
         if family not in FAMILIES:
             raise ConfigError(f"system {name!r}: family {family!r} is not one of {', '.join(FAMILIES)}")
         if target_start not in ("forced_bos", "decoder_start"):
-            raise ConfigError(f"system {name!r}: target_start must be forced_bos or decoder_start, not {target_start!r}")
-        if dtype not in _DTYPES:
-            raise ConfigError(f"system {name!r}: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
+            raise ConfigError(f"system {name!r}: target_start must be forced_bos or decoder_start, not "
+                              f"{target_start!r}")
         if batch_size < 1 or num_beams < 1:
             raise ConfigError(f"system {name!r}: batch_size and num_beams must be >= 1")
-        self.model_name, self.tokenizer_name, self.revision = str(model), str(tokenizer or model), revision
         #: the configured family ("auto" stays "auto": it is part of the signature that keys the cache)
         self.family, self.src_lang, self.tgt_lang = family, src_lang, tgt_lang
         self.source_prefix, self.target_start = source_prefix, target_start
@@ -67,30 +64,17 @@ class HFSeq2Seq(TranslationSystem):
             raise ConfigError(f"system {name!r}: max_batch_tokens must be >= 1 (or null), not {max_batch_tokens}")
         self.batch_size, self.num_beams, self.max_batch_tokens = batch_size, num_beams, max_batch_tokens
         self.max_new_tokens, self.max_input_tokens = max_new_tokens, max_input_tokens
-        self.device, self.dtype = device, dtype
         self.generate_kwargs = dict(generate_kwargs or {})
-        #: run code shipped with a hub model (off unless the config says so: it executes whatever the repository holds)
-        self.trust_remote_code = bool(trust_remote_code)
         self._model = self._tokenizer = None
         self._family: str | None = None  # the family in use once loaded (detected when configured "auto")
         self._input_limit = max_input_tokens
-        self._runtime: dict[str, Any] = {}
 
     def signature(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        return {**super().signature(), "model": self.model_name, "tokenizer": self.tokenizer_name,
-                "revision": self.revision, "local_mtime": local_fingerprint(self.model_name),
+        return {**super().signature(), **self.model_signature(),
                 "family": self.family, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
                 "source_prefix": self.source_prefix, "target_start": self.target_start, "num_beams": self.num_beams,
                 "max_new_tokens": self.max_new_tokens, "max_input_tokens": self.max_input_tokens,
-                "dtype": self.dtype, "generate_kwargs": self.generate_kwargs, "transformers": version("transformers")}
-
-    def runtime_info(self) -> dict[str, Any]:
-        return dict(self._runtime)
-
-    def _config_hint(self) -> str:
-        return f"{self.config_key}.model" if self.config_key else f"model (in the config of system {self.name!r})"
+                "generate_kwargs": self.generate_kwargs}
 
     def _load(self) -> None:
         if self._model is not None:
@@ -99,15 +83,9 @@ class HFSeq2Seq(TranslationSystem):
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         start = time.perf_counter()
-        extra: dict[str, Any] = {"trust_remote_code": self.trust_remote_code}
-        if self.revision:
-            extra["revision"] = self.revision
-        what = "model" if self.tokenizer_name == self.model_name else "tokenizer"
-        self._tokenizer = load_pretrained(AutoTokenizer.from_pretrained, self.tokenizer_name, what=what,
-                                          config_key=self._config_hint(), **extra)
+        self._tokenizer = self._from_pretrained(AutoTokenizer.from_pretrained, tokenizer=True)
         dtype = None if self.dtype == "auto" else getattr(torch, self.dtype)
-        model = load_pretrained(AutoModelForSeq2SeqLM.from_pretrained, self.model_name, what="model",
-                                config_key=self._config_hint(), **dtype_kwarg(dtype), **extra)
+        model = self._from_pretrained(AutoModelForSeq2SeqLM.from_pretrained, **dtype_kwarg(dtype))
         device = pick_device(self.device)
         self._model = model.to(device).eval()
         self._family = detect_family(self._tokenizer) if self.family == "auto" else self.family
