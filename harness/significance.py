@@ -17,6 +17,12 @@ Same definitions as sacreBLEU's `--paired-bs` / `--paired-ar` (sacrebleu/signifi
   observed score difference and d* its resampled or shuffled value; the interval is sacreBLEU's: the mean of
   the resampled scores ± half the distance between the resamples at ranks B//40 and B - B//40 - 1.
 The seed is an explicit setting (recorded with the results), never read from the environment.
+
+Memory stays bounded at any size: sacreBLEU holds the (B, n) index matrix and the (B, n, k) resampled
+statistics (13 GB for two systems at 100k segments); here indices are drawn a block of resamples at a time,
+from one generator, and each block is turned into per-segment counts and multiplied with each system's
+statistics before the next is drawn, so neither matrix ever exists whole (see `bootstrap_index_blocks` and
+`ar_swap_blocks` for why the blocks are sacreBLEU's numbers).
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from statistics import NormalDist
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -34,8 +41,17 @@ from harness.metrics.base import Metric
 
 TESTS = ("bootstrap", "ar", "none")
 CORRECTIONS = ("none", "holm")
-# Rows of the resample-count matrix scored per block: bounds memory at about 8 bytes x this many cells.
-_BLOCK_CELLS = 4_000_000
+# Cells (resamples x segments) of one block of resamples, whose counts are float64: bounds the memory of
+# resampling at 8 bytes x this many cells (128 MB), whatever the test set's size. Indices are drawn in
+# pieces of at most _DRAW_CELLS into it.
+_BLOCK_CELLS = 16_000_000
+_DRAW_CELLS = 1_000_000
+# Statistics of every metric and system are multiplied with a block of counts as one stacked matrix (one pass
+# over the counts) while that copy stays below this size, else one system at a time (no copy).
+_STACK_BYTES = 256 * 2 ** 20
+# Counting draws with the compiled counter pays for loading it (a few tenths of a second) from about this many
+# draws in all; below, np.bincount counts.
+_COMPILED_COUNT_CELLS = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -172,43 +188,194 @@ class MetricSignificance:
 # ----------------------------------------------------------------------------------- resampling primitives
 
 def bootstrap_indices(n_segments: int, resamples: int, seed: int) -> np.ndarray:
-    """(B, n) segment indices of B bootstrap resamples: sacreBLEU's, for the same seed."""
+    """(B, n) segment indices of B bootstrap resamples: sacreBLEU's, for the same seed. The whole matrix: the
+    engine itself draws it in blocks (`bootstrap_index_blocks`)."""
     return np.random.default_rng(seed).choice(n_segments, size=(resamples, n_segments), replace=True)
 
 
 def ar_swaps(n_segments: int, trials: int, seed: int) -> np.ndarray:
     """(R, n) booleans of R approximate-randomisation trials (True: the pair's first system keeps its
-    own segment): sacreBLEU's `pos_sel`, for the same seed."""
+    own segment): sacreBLEU's `pos_sel`, for the same seed. The whole matrix: the engine draws it in blocks
+    (`ar_swap_blocks`)."""
     return np.random.default_rng(seed).integers(2, size=(trials, n_segments), dtype=bool)
 
 
+def _rows_per_block(n_rows: int, n_segments: int) -> int:
+    return max(1, min(n_rows, _BLOCK_CELLS // max(1, n_segments)))
+
+
+def bootstrap_index_blocks(n_segments: int, resamples: int, seed: int,
+                           rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of `bootstrap_indices(n_segments, resamples, seed)`, `rows` rows at a time (default:
+    a block's worth), top to bottom: the same numbers, without the whole matrix.
+
+    Why blocks drawn one after the other from one generator are the rows of one draw (numpy >= 1.17's
+    Generator, checked by tests/test_significance.py against one draw for many sizes): `choice(n, size)` with
+    replacement and no weights is `integers(0, n, size)`, which fills its output element by element in C order;
+    below 2**32 each element is one bounded 32-bit draw (Lemire's method, rejections drawing again), taken from
+    `next_uint32` of the bit generator, and PCG64 keeps the unused half of a 64-bit output in its own state
+    between calls. So the stream of 32-bit words does not depend on how the elements are split into calls.
+    (Above 2**32 elements are 64-bit draws, unbuffered: the same holds.)"""
+    rng = np.random.default_rng(seed)
+    step = rows or _rows_per_block(resamples, n_segments)
+    for start in range(0, resamples, step):
+        yield start, rng.choice(n_segments, size=(min(step, resamples - start), n_segments), replace=True)
+
+
+def ar_swap_blocks(n_segments: int, trials: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of `ar_swaps(n_segments, trials, seed)`, a block of rows at a time, top to bottom.
+
+    Unlike `choice`, `integers(2, dtype=bool)` buffers in the call, not in the generator: each call takes one
+    32-bit word per 32 values and drops what is left of its last word. A block continues the stream where one
+    draw of the whole matrix would only if it holds a multiple of 32 values, so blocks here have a multiple of
+    32 / gcd(n, 32) rows (the last block may have fewer: nothing follows it). tests/test_significance.py checks
+    both: aligned blocks give the whole draw, unaligned ones do not."""
+    rng = np.random.default_rng(seed)
+    unit = 32 // math.gcd(max(1, n_segments), 32)
+    step = max(unit, _rows_per_block(trials, n_segments) // unit * unit)
+    for start in range(0, trials, step):
+        yield start, rng.integers(2, size=(min(step, trials - start), n_segments), dtype=bool)
+
+
 def _row_blocks(n_rows: int, n_segments: int):
-    step = max(1, _BLOCK_CELLS // max(1, n_segments))
+    step = _rows_per_block(n_rows, n_segments)
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
+
+
+def _count_kernel(indices, out):
+    """out[b] = counts of the values in indices[b], for every row (numba-compiled when available). Each row is
+    zeroed just before it is counted, while it is in cache."""
+    for b in range(indices.shape[0]):
+        row = out[b]
+        row[:] = 0.0
+        for j in range(indices.shape[1]):
+            row[indices[b, j]] += 1.0
+
+
+@lru_cache(maxsize=None)
+def _compiled_counter():
+    """`_count_kernel` compiled with numba (cached on disk), or None without numba (then `np.bincount`)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    try:
+        return numba.njit(cache=True, nogil=True)(_count_kernel)
+    except RuntimeError:  # no writable cache folder (a read-only install): compiled anew in each process
+        return numba.njit(nogil=True)(_count_kernel)
+
+
+def _count_into(indices: np.ndarray, out: np.ndarray, compiled: bool) -> None:
+    """out[b, i] = how often row b of `indices` holds i; `out` is float64 (for BLAS; exact: small integers).
+    `compiled`: whether the compiled counter is worth loading (many draws in all)."""
+    counter = _compiled_counter() if compiled else None
+    if counter is not None:
+        counter(indices, out)
+        return
+    for b in range(indices.shape[0]):
+        out[b] = np.bincount(indices[b], minlength=out.shape[1])
+
+
+def _counts(indices: np.ndarray, compiled: bool = False) -> np.ndarray:
+    """counts[b, i]: how often resample b drew segment i, float64."""
+    out = np.empty(indices.shape, dtype=np.float64)
+    _count_into(indices, out, compiled)
+    return out
+
+
+def _bootstrap_count_blocks(n_segments: int, resamples: int, seed: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """(rows, counts) for blocks of `bootstrap_indices(n_segments, resamples, seed)`: indices drawn a few rows at
+    a time from one stream (`bootstrap_index_blocks`) and counted into one reused float64 buffer, which the
+    caller must be done with before asking for the next block."""
+    draw_rows = max(1, min(resamples, _DRAW_CELLS // max(1, n_segments)))
+    block_rows = max(draw_rows, _rows_per_block(resamples, n_segments) // draw_rows * draw_rows)
+    buffer = np.empty((min(block_rows, resamples), n_segments), dtype=np.float64)
+    draws = bootstrap_index_blocks(n_segments, resamples, seed, rows=draw_rows)
+    compiled = n_segments * resamples >= _COMPILED_COUNT_CELLS
+    for start in range(0, resamples, block_rows):
+        block = buffer[:min(block_rows, resamples - start)]
+        filled = 0
+        while filled < len(block):  # block boundaries are multiples of draw_rows: the pieces fit exactly
+            _, indices = next(draws)
+            _count_into(indices, block[filled:filled + len(indices)], compiled)
+            filled += len(indices)
+        yield slice(start, start + len(block)), block
+
+
+def _as_float(stats: np.ndarray) -> np.ndarray:
+    stats = np.asarray(stats)
+    return stats if stats.dtype == np.float64 else stats.astype(np.float64)
 
 
 def resampled_sums(indices: np.ndarray, stats: np.ndarray) -> np.ndarray:
     """Summed statistics of every bootstrap resample: (B, ...) from (n, ...) statistics.
 
     A resample's sum is counts @ stats, where counts[b, i] says how often segment i was drawn: one matrix
-    product for all resamples (and, with statistics stacked side by side, for all systems at once)."""
+    product for all resamples (and, with statistics stacked side by side, for all systems at once). The sums
+    are exact (integer statistics, float64)."""
     n = stats.shape[0]
-    flat = stats.reshape(n, -1)
+    flat = _as_float(stats).reshape(n, -1)
     out = np.empty((indices.shape[0], flat.shape[1]), dtype=np.float64)
+    compiled = indices.size >= _COMPILED_COUNT_CELLS
     for rows in _row_blocks(indices.shape[0], n):
-        idx = indices[rows]
-        offsets = (np.arange(idx.shape[0]) * n)[:, None]
-        counts = np.bincount((idx + offsets).ravel(), minlength=idx.shape[0] * n).reshape(idx.shape[0], n)
-        out[rows] = counts.astype(np.float64) @ flat
+        out[rows] = _counts(indices[rows], compiled) @ flat
     return out.reshape((indices.shape[0],) + stats.shape[1:])
+
+
+class _Products:
+    """Multiplies blocks of per-segment weights (r, n) with every metric's and system's statistics: stacked in
+    one matrix while that copy is small (`_STACK_BYTES`), else one system at a time."""
+
+    def __init__(self, stats: Sequence[Sequence[np.ndarray]]):
+        self.stats = [[_as_float(s) for s in per_metric] for per_metric in stats]
+        self.widths = [[s.shape[1] for s in per_metric] for per_metric in self.stats]
+        n = self.stats[0][0].shape[0]
+        self.stacked = None
+        if n * sum(map(sum, self.widths)) * 8 <= _STACK_BYTES:
+            self.stacked = np.concatenate([s for per_metric in self.stats for s in per_metric], axis=1)
+
+    def __call__(self, weights: np.ndarray) -> list[list[np.ndarray]]:
+        """Per metric, per system: weights @ statistics, (r, k)."""
+        if self.stacked is None:
+            return [[weights @ s for s in per_metric] for per_metric in self.stats]
+        product = weights @ self.stacked
+        out, column = [], 0
+        for widths in self.widths:
+            out.append([])
+            for k in widths:
+                out[-1].append(product[:, column:column + k])
+                column += k
+        return out
+
+
+def _scores_of_sums(metric: Metric, sums: Sequence[np.ndarray]) -> np.ndarray:
+    """(r, S) scores from each system's (r, k) resampled sums, in the metric's bootstrap dtype."""
+    stacked = np.stack(sums, axis=1).astype(metric.bootstrap_dtype)  # (r, S, k)
+    return np.asarray(metric.scores_from_statistics(stacked), dtype=np.float64)
 
 
 def resampled_scores(metric: Metric, indices: np.ndarray, stats: Sequence[np.ndarray]) -> np.ndarray:
     """(B, S) scores of S systems (their (n, k) statistics) on the same B bootstrap resamples."""
-    stacked = np.stack([np.asarray(s, dtype=np.float64) for s in stats], axis=1)  # (n, S, k)
-    sums = resampled_sums(indices, stacked).astype(metric.bootstrap_dtype)
-    return np.asarray(metric.scores_from_statistics(sums), dtype=np.float64)
+    products = _Products([stats])
+    out = np.empty((indices.shape[0], len(stats)), dtype=np.float64)
+    compiled = indices.size >= _COMPILED_COUNT_CELLS
+    for rows in _row_blocks(indices.shape[0], products.stats[0][0].shape[0]):
+        out[rows] = _scores_of_sums(metric, products(_counts(indices[rows], compiled))[0])
+    return out
+
+
+def _resampled_scores_in_blocks(metrics: Sequence[Metric], stats: Sequence[Sequence[np.ndarray]], resamples: int,
+                                seed: int) -> list[np.ndarray]:
+    """`resampled_scores` of several metrics (stats[m][i]: metric m's statistics of system i) on sacreBLEU's
+    resamples for `seed`, drawn block by block: (B, S) per metric."""
+    products = _Products(stats)
+    out = [np.empty((resamples, len(per_metric)), dtype=np.float64) for per_metric in stats]
+    for rows, counts in _bootstrap_count_blocks(products.stats[0][0].shape[0], resamples, seed):
+        for metric, sums, scores in zip(metrics, products(counts), out):
+            scores[rows] = _scores_of_sums(metric, sums)
+        del counts  # the buffer is filled again for the next block
+    return out
 
 
 def confidence_interval(resampled: np.ndarray) -> Interval:
@@ -232,6 +399,17 @@ def paired_bootstrap_p(resampled_a: np.ndarray, resampled_b: np.ndarray, score_a
     return _p_value(sample_diffs - sample_diffs.mean(), abs(score_a - score_b))
 
 
+def _ar_exceedances(metric: Metric, kept: Sequence[np.ndarray], totals: np.ndarray, scores: Sequence[float],
+                    pairs: Sequence[tuple[int, int]], exceed: dict) -> None:
+    """Add to `exceed[pair]` the trials of a block whose shuffled difference beats the observed; `kept[i]` is
+    (r, k): the block's swaps @ system i's statistics."""
+    for a, b in pairs:
+        shuffled_a = totals[b] + kept[a] - kept[b]
+        shuffled_b = totals[a] + totals[b] - shuffled_a
+        both = metric.scores_from_statistics(np.stack([shuffled_a, shuffled_b]))
+        exceed[(a, b)] += int(np.sum(np.abs(both[0] - both[1]) > abs(scores[a] - scores[b])))
+
+
 def paired_ar_p_values(metric: Metric, stats: Sequence[np.ndarray], scores: Sequence[float],
                        pairs: Sequence[tuple[int, int]], swaps: np.ndarray) -> dict[tuple[int, int], float]:
     """sacreBLEU's paired approximate-randomisation p-values for `pairs` of systems (indices into `stats`).
@@ -239,21 +417,28 @@ def paired_ar_p_values(metric: Metric, stats: Sequence[np.ndarray], scores: Sequ
     In trial r, pseudo-system A takes system a's statistics where swaps[r] is True and b's elsewhere, B the
     rest: A = total_b + swaps @ (s_a - s_b) and B = total_a + total_b - A. swaps @ s is computed once per
     system, so all pairs cost little more than one."""
-    stats = [np.asarray(s, dtype=np.float64) for s in stats]
-    stacked = np.stack(stats, axis=1)  # (n, S, k)
-    n, n_sys, k = stacked.shape
-    flat = stacked.reshape(n, n_sys * k)
-    totals = stacked.sum(axis=0)  # exact: integer-valued statistics sum exactly in float64
+    products = _Products([stats])
+    totals = np.stack([s.sum(axis=0) for s in products.stats[0]])  # exact: integer statistics sum exactly
     exceed = {pair: 0 for pair in pairs}
-    for rows in _row_blocks(swaps.shape[0], n):
-        kept = (swaps[rows].astype(np.float64) @ flat).reshape(-1, n_sys, k)  # (r, S, k): swaps @ s_i
-        for a, b in pairs:
-            shuffled_a = totals[b] + kept[:, a] - kept[:, b]
-            shuffled_b = totals[a] + totals[b] - shuffled_a
-            both = metric.scores_from_statistics(np.stack([shuffled_a, shuffled_b]))
-            exceed[(a, b)] += int(np.sum(np.abs(both[0] - both[1]) > abs(scores[a] - scores[b])))
+    for rows in _row_blocks(swaps.shape[0], products.stats[0][0].shape[0]):
+        _ar_exceedances(metric, products(swaps[rows].astype(np.float64))[0], totals, scores, pairs, exceed)
     trials = swaps.shape[0]
     return {pair: (count + 1) / (trials + 1) for pair, count in exceed.items()}
+
+
+def _ar_p_values_in_blocks(metrics: Sequence[Metric], stats: Sequence[Sequence[np.ndarray]],
+                           scores: Sequence[Sequence[float]], pairs: Sequence[tuple[int, int]], trials: int,
+                           seed: int) -> list[dict[tuple[int, int], float]]:
+    """`paired_ar_p_values` of several metrics on sacreBLEU's trials for `seed`, drawn block by block."""
+    products = _Products(stats)
+    totals = [np.stack([s.sum(axis=0) for s in per_metric]) for per_metric in products.stats]
+    exceed = [{pair: 0 for pair in pairs} for _ in metrics]
+    for _, swaps in ar_swap_blocks(products.stats[0][0].shape[0], trials, seed):
+        kept = products(swaps.astype(np.float64))
+        del swaps
+        for metric, per_metric, total, score, counts in zip(metrics, kept, totals, scores, exceed):
+            _ar_exceedances(metric, per_metric, total, score, pairs, counts)
+    return [{pair: (count + 1) / (trials + 1) for pair, count in counts.items()} for counts in exceed]
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -308,37 +493,52 @@ def power_estimate(resampled: np.ndarray, pairs: Sequence[tuple[int, int]], n_se
 
 # ---------------------------------------------------------------------------------------------- analysis
 
+def _pairs(systems: Sequence[str], settings: SignificanceSettings) -> tuple[list, list]:
+    """(pairs tested, every pair) as index pairs; checks the baseline."""
+    if settings.baseline is not None and settings.baseline not in systems:
+        raise UnknownNameError("baseline system", settings.baseline, list(systems))
+    base = systems.index(settings.baseline) if settings.baseline is not None else None
+    every_pair = list(itertools.combinations(range(len(systems)), 2))
+    if settings.all_pairs:
+        return every_pair, every_pair
+    return ([(base, b) for b in range(len(systems)) if b != base] if base is not None else []), every_pair
+
+
 def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.ndarray], scores: Sequence[float],
                    settings: SignificanceSettings, indices: np.ndarray | None = None,
                    swaps: np.ndarray | None = None) -> MetricSignificance:
     """Intervals, p-values, clusters and power for one metric's systems on one test set.
 
     `stats[i]` is system i's (n, k) per-segment statistics and `scores[i]` its corpus score. `indices` and
-    `swaps` (from `bootstrap_indices` / `ar_swaps`) may be passed in to share them across metrics."""
-    n_sys = len(systems)
+    `swaps` (from `bootstrap_indices` / `ar_swaps`) may be passed in to share them across metrics; without
+    them, they are drawn block by block and never held whole."""
+    pairs, _ = _pairs(systems, settings)
     n = int(np.asarray(stats[0]).shape[0])
-    scores = np.asarray(scores, dtype=np.float64)
-    if settings.baseline is not None and settings.baseline not in systems:
-        raise UnknownNameError("baseline system", settings.baseline, list(systems))
-    base = systems.index(settings.baseline) if settings.baseline is not None else None
-    every_pair = list(itertools.combinations(range(n_sys), 2))
-    if settings.all_pairs:
-        pairs = every_pair
-    else:
-        pairs = [(base, b) for b in range(n_sys) if b != base] if base is not None else []
-
     if indices is None:
-        indices = bootstrap_indices(n, settings.resamples, settings.seed)
-    resampled = resampled_scores(metric, indices, stats)  # (B, S)
+        resampled = _resampled_scores_in_blocks([metric], [stats], settings.resamples, settings.seed)[0]
+    else:
+        resampled = resampled_scores(metric, indices, stats)  # (B, S)
+    ar = None
+    if settings.test == "ar" and pairs:
+        ar = (paired_ar_p_values(metric, stats, scores, pairs, swaps) if swaps is not None else
+              _ar_p_values_in_blocks([metric], [stats], [scores], pairs, settings.trials, settings.seed)[0])
+    return _analysis(metric, systems, n, scores, settings, resampled, ar)
+
+
+def _analysis(metric: Metric, systems: Sequence[str], n: int, scores: Sequence[float],
+              settings: SignificanceSettings, resampled: np.ndarray,
+              ar: Mapping[tuple[int, int], float] | None) -> MetricSignificance:
+    """`analyse_metric` from the (B, S) resampled scores and, for the AR test, its p-values by pair."""
+    n_sys = len(systems)
+    scores = np.asarray(scores, dtype=np.float64)
+    pairs, every_pair = _pairs(systems, settings)
     intervals = [confidence_interval(resampled[:, i]) for i in range(n_sys)]
 
     p = np.full((n_sys, n_sys), np.nan)
     if settings.test == "bootstrap":
         found = {(a, b): paired_bootstrap_p(resampled[:, a], resampled[:, b], scores[a], scores[b]) for a, b in pairs}
     else:
-        if swaps is None:
-            swaps = ar_swaps(n, settings.trials, settings.seed)
-        found = paired_ar_p_values(metric, stats, scores, pairs, swaps)
+        found = dict(ar or {})
     for (a, b), value in found.items():
         p[a, b] = p[b, a] = value
     # sacreBLEU's p-value is (count + 1) / (B + 1) even for a zero observed difference (the same output twice
@@ -366,14 +566,23 @@ def analyse_metric(metric: Metric, systems: Sequence[str], stats: Sequence[np.nd
 
 def analyse(metrics: Sequence[Metric], systems: Sequence[str], stats: Mapping[str, Sequence[np.ndarray]],
             scores: Mapping[str, Sequence[float]], settings: SignificanceSettings) -> dict[str, MetricSignificance]:
-    """`analyse_metric` for several metrics of the same systems on one test set, sharing resample indices."""
+    """`analyse_metric` for several metrics of the same systems on one test set, sharing resample indices
+    (one pass over blocks of them for all metrics)."""
     if not settings.enabled or not systems:
         return {}
-    n = int(np.asarray(next(iter(stats.values()))[0]).shape[0])
-    indices = bootstrap_indices(n, settings.resamples, settings.seed)
-    swaps = ar_swaps(n, settings.trials, settings.seed) if settings.test == "ar" and len(systems) > 1 else None
-    return {m.name: analyse_metric(m, systems, stats[m.name], scores[m.name], settings, indices, swaps)
-            for m in metrics if m.name in stats}
+    present = [m for m in metrics if m.name in stats]
+    if not present:
+        return {}
+    pairs, _ = _pairs(systems, settings)
+    n = int(np.asarray(stats[present[0].name][0]).shape[0])
+    per_metric = [stats[m.name] for m in present]
+    resampled = _resampled_scores_in_blocks(present, per_metric, settings.resamples, settings.seed)
+    ar: list = [None] * len(present)
+    if settings.test == "ar" and len(systems) > 1 and pairs:
+        ar = _ar_p_values_in_blocks(present, per_metric, [scores[m.name] for m in present], pairs, settings.trials,
+                                    settings.seed)
+    return {m.name: _analysis(m, systems, n, scores[m.name], settings, r, a)
+            for m, r, a in zip(present, resampled, ar)}
 
 
 def as_json(result: MetricSignificance) -> dict[str, Any]:

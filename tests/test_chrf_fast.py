@@ -1,4 +1,5 @@
-"""FastCHRF gives exactly sacreBLEU's chrF/chrF++ segment statistics (harness/metrics/chrf_fast.py)."""
+"""FastCHRF gives exactly sacreBLEU's chrF/chrF++ segment statistics (harness/metrics/chrf_fast.py), with the
+compiled n-gram matcher (numba) and with the numpy engine used where numba is not installed."""
 
 import random
 
@@ -7,17 +8,43 @@ import pytest
 import sacrebleu
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
 
+import harness.metrics.chrf_fast as chrf_fast
 from harness.config import build_metric
 from harness.metrics.chrf_fast import FastCHRF, _PreparedReferences
 from harness.textio import read_lines
 
+ENGINES = ["compiled", "numpy"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch):
+    """Each test that takes it runs with the compiled matcher (skipped without numba) and the numpy engine."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        assert chrf_fast.compiled_matcher() is not None
+    else:
+        monkeypatch.setattr(chrf_fast, "compiled_matcher", lambda: None)
+    return request.param
+
 OPTION_NAMES = ("char_order", "word_order", "beta", "lowercase", "whitespace", "eps_smoothing")
+
+
+_SACREBLEU_MEMO: dict = {}
+
+
+def sacrebleu_statistics(sacre, options, hyps, streams):
+    """sacreBLEU's statistics (and its `num_refs`), computed once per input for all engines of a test."""
+    key = (type(sacre).__name__, repr(sorted(options.items())), tuple(hyps), tuple(map(tuple, streams)))
+    if key not in _SACREBLEU_MEMO:
+        _SACREBLEU_MEMO[key] = (sacre._extract_corpus_statistics(hyps, streams), sacre.num_refs)
+    expected, sacre.num_refs = _SACREBLEU_MEMO[key]
+    return expected
 
 
 def assert_same_statistics(options, hyps, streams):
     """sacreBLEU's statistics == FastCHRF's, with references passed in and with a prepared cache."""
     sacre = sacrebleu.CHRF(**options)
-    expected = sacre._extract_corpus_statistics(hyps, streams)
+    expected = sacrebleu_statistics(sacre, options, hyps, streams)
 
     fast = FastCHRF(**options)
     got = fast._extract_corpus_statistics(hyps, streams)
@@ -29,6 +56,13 @@ def assert_same_statistics(options, hyps, streams):
     cached._ref_cache = cached._cache_references(streams)  # as the harness and sacreBLEU's tests do
     assert isinstance(cached._ref_cache, _PreparedReferences)
     assert cached._extract_corpus_statistics(hyps, None) == expected
+    width = 3 * (cached.char_order + cached.word_order)
+    if all(len(row) == width for row in expected):  # the array form, where every segment has a reference
+        array = cached.corpus_statistics(hyps)
+        assert array.dtype == np.int64 and array.tolist() == [list(row) for row in expected]
+    elif width:
+        with pytest.raises(ValueError, match="has no reference"):
+            cached.corpus_statistics(hyps)
     return cached
 
 
@@ -40,8 +74,9 @@ def flores():
 
 # -- real data -------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("word_order", [0, 2], ids=["chrF", "chrF++"])
-def test_flores_systems_identical(flores, word_order):
+def test_flores_systems_identical(flores, word_order, engine):
     for system in ("opus", "opus+bt"):
         assert_same_statistics({"word_order": word_order}, flores[system], [flores["eng"]])
 
@@ -54,12 +89,12 @@ def test_flores_systems_identical(flores, word_order):
     {"eps_smoothing": True, "word_order": 2},
     {"char_order": 4, "word_order": 1},
 ], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
-def test_vietnamese_references_large_alphabet(flores, options):
+def test_vietnamese_references_large_alphabet(flores, options, engine):
     # Vietnamese references (many accented letters) against English hypotheses: few matches, many unseen.
     assert_same_statistics(options, flores["opus"][:600], [flores["vie"][:600]])
 
 
-def test_flores_two_references_choose_as_sacrebleu(flores):
+def test_flores_two_references_choose_as_sacrebleu(flores, engine):
     hyps = flores["opus"][:400]
     streams = [flores["eng"][:400], flores["opus+bt"][:400]]
     assert_same_statistics({"word_order": 2}, hyps, streams)
@@ -125,7 +160,7 @@ def random_case(rng):
     return options, hyps, streams
 
 
-def test_randomised_cases():
+def test_randomised_cases(engine):
     rng = random.Random(20240611)
     for case in range(150):
         options, hyps, streams = random_case(rng)
@@ -139,20 +174,20 @@ def test_randomised_cases():
             raise AssertionError(f"case {case}: {options} {hyps!r} {streams!r}") from e
 
 
-def test_hypotheses_and_references_of_different_lengths_pair_as_zip():
+def test_hypotheses_and_references_of_different_lengths_pair_as_zip(engine):
     refs = [["a b c", "d e", "f"]]
     assert_same_statistics({"word_order": 2}, ["a b", "d"], refs)  # fewer hypotheses
     assert_same_statistics({"word_order": 2}, ["a b", "d", "f", "extra", "more"], refs)  # more
     assert_same_statistics({}, ["a b", "d", "f"], [["a", "b", "c"], ["x", None]])  # a shorter stream
 
 
-def test_segment_without_references_gets_empty_statistics():
+def test_segment_without_references_gets_empty_statistics(engine):
     stats = assert_same_statistics({}, ["abc", "abd"], [[None, "abd"], [None, "ab"]])._extract_corpus_statistics(
         ["abc", "abd"], None)
     assert stats[0] == []
 
 
-def test_large_alphabet_needs_no_fallback():
+def test_large_alphabet_needs_no_fallback(engine):
     rng = random.Random(7)
     cjk = [chr(c) for c in range(0x4E00, 0x4E00 + 20000)]
     refs = ["".join(rng.choice(cjk) for _ in range(rng.randint(0, 80))) for _ in range(300)]
@@ -163,10 +198,11 @@ def test_large_alphabet_needs_no_fallback():
 
 @pytest.mark.parametrize("fitting_orders", [0, 2])
 def test_forced_overflow_falls_back_exactly(flores, monkeypatch, fitting_orders):
-    """Codes that could exceed the limit: sacreBLEU's own per-segment code answers, exactly."""
+    """Codes that could exceed the limit: sacreBLEU's own per-segment code answers, exactly (numpy engine)."""
+    monkeypatch.setattr(chrf_fast, "compiled_matcher", lambda: None)
     hyps, refs = flores["opus"][:50], [flores["eng"][:50], flores["opus+bt"][:50]]
     probe = FastCHRF()._cache_references(refs)
-    ids_per_order = [50] + [len(t.codes) for t in probe.slots[0].chars.tables]  # order 0: one id per segment
+    ids_per_order = [50] + [len(t.codes) for t in probe.slots[0].chars.ngrams.tables]  # order 0: one per segment
     # Lower the limit so that the first `fitting_orders` character orders fit and the next one does not.
     monkeypatch.setattr(FastCHRF, "_max_code", ids_per_order[fitting_orders] * probe.n_char_ids - 2)
     for options in ({}, {"word_order": 2, "lowercase": True}):
@@ -181,9 +217,54 @@ def test_forced_overflow_falls_back_exactly(flores, monkeypatch, fitting_orders)
             assert_same_statistics(options, hyps, streams)
 
 
+def test_compiled_matcher_beyond_its_code_bound_falls_back_exactly(flores, monkeypatch):
+    """The compiled matcher's keys stay below 4 x (symbols of a segment) x alphabet: past `_max_code`, sacreBLEU's
+    own code answers, exactly."""
+    pytest.importorskip("numba")
+    hyps, refs = flores["opus"][:50], [flores["eng"][:50]]
+    probe = FastCHRF()._cache_references(refs)
+    longest = max(len("".join(r.split())) for r in refs[0])
+    assert probe.fits and probe.slots[0].chars.ngrams.kernel is not None
+    monkeypatch.setattr(FastCHRF, "_max_code", 4 * longest * probe.n_char_ids - 2)
+    metric = assert_same_statistics({}, hyps, refs)
+    assert not metric._ref_cache.fits
+
+
+def test_the_kernel_in_plain_python_gives_the_compiled_counts():
+    """`_match_kernel` is plain Python until numba compiles it: both give the same counts (three references
+    per segment, unseen symbols, empty pieces and segments)."""
+    rng = np.random.default_rng(5)
+    n, alphabet = 40, 6
+    piece_lengths = rng.integers(0, 12, 3 * n)
+    piece_segments = np.repeat(np.arange(n), 3)
+    symbols = rng.integers(0, alphabet - 1, int(piece_lengths.sum()))  # id alphabet - 1: unseen
+    hyp_lengths = rng.integers(0, 12, n)
+    hyp_symbols = rng.integers(0, alphabet, int(hyp_lengths.sum()))
+    refs = chrf_fast.ReferenceNgrams(symbols, piece_lengths, piece_segments, n, alphabet, 4)
+    bounds = np.concatenate([[0], np.cumsum(piece_lengths)])
+    segment_pieces, hyp_bounds = np.arange(0, 3 * n + 1, 3), np.concatenate([[0], np.cumsum(hyp_lengths)])
+    plain = np.zeros((n, 4), dtype=np.int64)
+    with np.errstate(over="ignore"):  # the hash multiplies wrap around, as they do compiled
+        chrf_fast._match_kernel(symbols, bounds, segment_pieces, hyp_symbols, hyp_bounds, alphabet, 4, plain)
+    refs.tables = chrf_fast._reference_tables(symbols, piece_lengths, piece_segments, n, alphabet, 4, 2 ** 62)
+    assert (chrf_fast.ngram_matches(refs, hyp_symbols, hyp_lengths) == plain).all()  # the numpy engine
+    # by hand: the largest count in one piece, not the sum over pieces
+    for s in range(n):
+        hyp = hyp_symbols[hyp_bounds[s]:hyp_bounds[s + 1]].tolist()
+        pieces = [symbols[bounds[k]:bounds[k + 1]].tolist() for k in range(3 * s, 3 * s + 3)]
+        for order in range(1, 5):
+            grams = lambda xs: [tuple(xs[i:i + order]) for i in range(len(xs) - order + 1)]  # noqa: E731
+            want = sum(min(grams(hyp).count(g), max(grams(p).count(g) for p in pieces)) for g in set(grams(hyp)))
+            assert plain[s, order - 1] == want
+    if chrf_fast.compiled_matcher() is not None:
+        compiled = np.zeros((n, 4), dtype=np.int64)
+        chrf_fast.compiled_matcher()(symbols, bounds, segment_pieces, hyp_symbols, hyp_bounds, alphabet, 4, compiled)
+        assert (compiled == plain).all()
+
+
 # -- reference sets change -------------------------------------------------------------------------------------
 
-def test_same_object_two_reference_sets(flores):
+def test_same_object_two_reference_sets(flores, engine):
     hyps = flores["opus"][:200]
     ref_sets = [[flores["eng"][:200]], [flores["opus+bt"][:200]], [flores["eng"][:200], flores["opus+bt"][:200]]]
     expected = [sacrebleu.CHRF(word_order=2)._extract_corpus_statistics(hyps, refs) for refs in ref_sets]

@@ -55,27 +55,41 @@ def test_the_eval_files_are_reproduced_to_their_printed_precision(flores, system
 
 def test_an_unverified_sacrebleu_version_falls_back_to_sacrebleus_own_extraction(flores, monkeypatch, caplog):
     import harness.metrics.sacrebleu_metrics as sm
+    from harness.metrics.bleu_fast import FastBLEU
     from harness.metrics.chrf_fast import FastCHRF
     from harness.metrics.ter_fast import FastTER
 
     refs, systems = flores
     hyps = systems["vie-eng_opus-2020-09-10"][:200]
-    fast = {name: build_metric(name) for name in ("chrf", "chrf++", "ter")}
+    names = ("bleu", "chrf", "chrf++", "ter")
+    fast = {name: build_metric(name) for name in names}
     assert isinstance(fast["chrf"]._sb, FastCHRF) and isinstance(fast["ter"]._sb, FastTER)
+    assert isinstance(fast["bleu"]._sb, FastBLEU) and isinstance(fast["bleu"].for_language("zh")._sb, FastBLEU)
     monkeypatch.setattr(sm, "sacrebleu_version", lambda: "2.5.1")
     sm.fast_ports_verified.cache_clear()
     try:
         with caplog.at_level("WARNING", logger="harness.metrics.sacrebleu_metrics"):
-            plain = {name: build_metric(name) for name in ("chrf", "chrf++", "ter")}
+            plain = {name: build_metric(name) for name in names}
+            plain_zh = plain["bleu"].for_language("zh")
     finally:
         sm.fast_ports_verified.cache_clear()
     assert [r.getMessage().count("sacreBLEU 2.5.1 is not a version") for r in caplog.records] == [1]  # said once
     assert type(plain["chrf"]._sb) is sacrebleu.CHRF and type(plain["ter"]._sb) is sacrebleu.TER
+    assert type(plain["bleu"]._sb) is sacrebleu.BLEU and type(plain_zh._sb) is sacrebleu.BLEU
     for name, metric in plain.items():
         assert metric.implementation == "sacrebleu" != fast[name].implementation  # a separate cache key
         assert metric.signature() == fast[name].signature()
         np.testing.assert_array_equal(metric.segment_statistics(hyps, refs[:200]),
                                       fast[name].segment_statistics(hyps, refs[:200]))
+
+
+def test_every_fast_extraction_has_its_own_implementation_tag():
+    """The statistics cache keys on these tags: each fast port has one (not sacreBLEU's), the metrics carry it."""
+    from harness.metrics.sacrebleu_metrics import IMPLEMENTATION
+
+    tags = {build_metric(name).implementation for name in ("bleu", "chrf", "chrf++", "ter")}
+    assert tags == set(IMPLEMENTATION.values()) and "sacrebleu" not in tags
+    assert IMPLEMENTATION["BLEU"].startswith("bleu_fast-")
 
 
 def test_constraints_pin_the_verified_sacrebleu():

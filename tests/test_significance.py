@@ -18,7 +18,9 @@ from harness.significance import (
     SignificanceSettings,
     analyse,
     analyse_metric,
+    ar_swap_blocks,
     ar_swaps,
+    bootstrap_index_blocks,
     bootstrap_indices,
     confidence_interval,
     holm,
@@ -237,6 +239,101 @@ def test_resample_indices_are_sacrebleus_for_the_seed():
     assert not (bootstrap_indices(7, 3, 12345) == bootstrap_indices(7, 3, 1)).all()
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 31, 32, 33, 1013, 4099])
+def test_index_blocks_are_the_rows_of_sacrebleus_single_draw(monkeypatch, n):
+    """Blocks of resamples drawn one after the other from one generator are exactly the rows of sacreBLEU's
+    `default_rng(seed).choice(n, (B, n))`, whatever the block size (odd ones included)."""
+    import harness.significance as s
+
+    whole = np.random.default_rng(12345).choice(n, size=(37, n))
+    for cells in (1, 3 * n, 5 * n, 36 * n, 10 ** 9):  # 1 row per block ... all rows in one
+        monkeypatch.setattr(s, "_BLOCK_CELLS", cells)
+        blocks = list(bootstrap_index_blocks(n, 37, 12345))
+        assert [start for start, _ in blocks] == list(np.cumsum([0] + [len(b) for _, b in blocks[:-1]]))
+        assert (np.concatenate([b for _, b in blocks]) == whole).all()
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 32, 33, 100, 1013])
+def test_swap_blocks_are_sacrebleus_single_draw_only_when_aligned_to_32_values(monkeypatch, n):
+    """AR's boolean draws use up a 32-bit word per 32 values within one call: blocks of a multiple of 32 values
+    continue the single draw (what `ar_swap_blocks` makes), others do not (the condition is real)."""
+    import harness.significance as s
+
+    whole = np.random.default_rng(12345).integers(2, size=(70, n), dtype=bool)
+    for cells in (1, 5 * n, 33 * n, 10 ** 9):
+        monkeypatch.setattr(s, "_BLOCK_CELLS", cells)
+        blocks = list(ar_swap_blocks(n, 70, 12345))
+        assert all(len(b) * n % 32 == 0 for _, b in blocks[:-1])
+        assert (np.concatenate([b for _, b in blocks]) == whole).all()
+    if n % 32:
+        rng = np.random.default_rng(12345)
+        one_row_at_a_time = np.concatenate([rng.integers(2, size=(1, n), dtype=bool) for _ in range(70)])
+        assert not (one_row_at_a_time == whole).all()
+
+
+@pytest.mark.parametrize("test, counter", [("bootstrap", "compiled"), ("bootstrap", "numpy"), ("ar", "numpy")])
+def test_analysis_in_small_blocks_equals_the_whole_draw(flores, monkeypatch, test, counter):
+    """`analyse` draws in blocks; with blocks of one or a few resamples its intervals and p-values are those of
+    `analyse_metric` given sacreBLEU's whole matrices (counts by the compiled counter or by np.bincount;
+    statistics stacked or one system at a time)."""
+    import harness.significance as s
+
+    if counter == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(s, "_COMPILED_COUNT_CELLS", 0)
+    else:
+        monkeypatch.setattr(s, "_compiled_counter", lambda: None)
+
+    refs, systems = flores
+    refs = [(r,) for r in refs[:200]]
+    metrics = [build_metric("bleu"), build_metric("chrf")]
+    stats = {m.name: [m.segment_statistics(h[:200], refs) for h in systems.values()] for m in metrics}
+    scores = {m.name: [m.corpus_score(st).score for st in stats[m.name]] for m in metrics}
+    settings = SignificanceSettings(test=test, resamples=120, trials=150, baseline="opus-2020")
+    whole = {m.name: analyse_metric(m, list(systems), stats[m.name], scores[m.name], settings,
+                                    bootstrap_indices(200, 120, settings.seed), ar_swaps(200, 150, settings.seed))
+             for m in metrics}
+    for cells, draw_cells, stack_bytes in ((1, 1, 0), (200 * 7, 200 * 3, 10 ** 9), (10 ** 9, 10 ** 9, 0)):
+        monkeypatch.setattr(s, "_BLOCK_CELLS", cells)
+        monkeypatch.setattr(s, "_DRAW_CELLS", draw_cells)
+        monkeypatch.setattr(s, "_STACK_BYTES", stack_bytes)
+        blocked = analyse(metrics, list(systems), stats, scores, settings)
+        single = analyse_metric(metrics[1], list(systems), stats["chrF2"], scores["chrF2"], settings)
+        for name, result in list(blocked.items()) + [("chrF2", single)]:
+            expected = whole[name]
+            assert result.intervals == expected.intervals
+            assert np.array_equal(result.p_values, expected.p_values, equal_nan=True)
+            assert result.power == expected.power
+
+
+def test_resampling_never_holds_the_index_matrix(monkeypatch):
+    """100k segments x 1,000 resamples: the index matrix alone would be 800 MB (what sacreBLEU holds, and more);
+    the engine draws it in blocks and never calls for it whole. Memory measured by tracemalloc (numpy reports
+    its arrays there)."""
+    import tracemalloc
+
+    import harness.significance as s
+
+    def whole_matrix(*args):
+        raise AssertionError("the whole index matrix was drawn")
+
+    monkeypatch.setattr(s, "bootstrap_indices", whole_matrix)
+    monkeypatch.setattr(s, "ar_swaps", whole_matrix)
+    n = 100_000
+    rng = np.random.default_rng(0)
+    stats = [np.stack([rng.normal(m, 1, n), np.ones(n)], axis=1) for m in (0.0, 0.01)]
+    scores = [float(x[:, 0].mean()) for x in stats]
+    tracemalloc.start()
+    try:
+        result = analyse([Mean()], ["a", "b"], {"mean": stats}, {"mean": scores},
+                         SignificanceSettings(resamples=1000, baseline="a"))["mean"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2 ** 20, f"{peak / 2 ** 20:.0f} MiB"
+    assert 0 < result.p_value("a", "b") < 1 and result.intervals[0].half_width > 0
+
+
 def test_holm_step_down_by_hand():
     # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> monotone: 0.03, 0.06, 0.06
     assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
@@ -408,6 +505,19 @@ def test_benchmark_quick_run_compares_the_printed_numbers_of_both_tools(capsys):
     out = capsys.readouterr().out
     assert "identical p-values, scores and intervals (to 1e-12): yes" in out
     assert out.count("printed scores, intervals and p-values identical: yes") == 2
+    assert "OK: identical numbers" in out
+
+
+@pytest.mark.slow
+def test_scale_benchmark_quick_run_compares_both_tools(capsys):
+    """`python -m benchmarks scale -- --quick`: sacreBLEU and the harness print the same numbers on 2,024
+    segments, the harness completes 10,120, and every per-system extraction equals sacreBLEU's."""
+    from benchmarks.bench_scale import main as bench
+
+    assert bench(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "printed scores, intervals and p-values identical: yes" in out
+    assert out.count("identical statistics: yes") == 4
     assert "OK: identical numbers" in out
 
 

@@ -144,3 +144,54 @@ def test_a_complete_system_is_read_back_as_one_matrix(flores, tmp_path):
     changed[5] = "a new translation"
     partial = look_up_statistics(metric, ts, changed, cache)
     assert partial.matrix is None and partial.missing == [5]
+
+
+def test_without_a_cache_file_no_key_is_built_and_chunks_share_prepared_references(flores, monkeypatch):
+    """`Cache(None)` (`score` without --cache-dir) stores nothing, so no key is built (at a million segments
+    that is most of the time and memory); segments are computed in chunks, each chunk's references prepared
+    once for all systems; the numbers are those of one call per system."""
+    import harness.cache
+    from harness.metrics.chrf_fast import FastCHRF
+
+    ts, systems = flores
+
+    def no_keys(*args):
+        raise AssertionError("a cache key was built")
+
+    monkeypatch.setattr(statistics, "statistics_key", no_keys)
+    monkeypatch.setattr(statistics, "statistics_matrix_key", no_keys)
+    monkeypatch.setattr(harness.cache, "content_key", no_keys)
+    monkeypatch.setattr(statistics, "STRING_CHUNK", 400)
+    prepared = []
+    original = FastCHRF._cache_references
+    monkeypatch.setattr(FastCHRF, "_cache_references",
+                        lambda self, refs: prepared.append(len(refs[0])) or original(self, refs))
+    metric = build_metric("chrf++")
+    got = statistics_of([metric], ts, systems, workers=1)
+    assert prepared == [400, 400, 212]  # three chunks, each prepared once for the three systems
+    refs = [s.refs for s in ts.segments]
+    for stats, hyps in zip(got, systems):
+        assert stats.dtype == float and (stats == build_metric("chrf++").segment_statistics(hyps, refs)).all()
+
+
+def test_partly_cached_systems_in_small_chunks_in_workers(flores, tmp_path, monkeypatch):
+    """Rows missing here and there (one system cached, one changed in a few segments, one new), computed by
+    two worker processes in chunks of 100 segments: the statistics of one plain call per system."""
+    ts, systems = flores
+    cache = Cache(tmp_path / "c.sqlite")
+    metrics = [build_metric("bleu"), build_metric("chrf++")]
+    for m in metrics:
+        statistics.segment_statistics(m, ts, systems[0], cache)
+    changed = list(systems[0])
+    for i in (3, 500, 1011):
+        changed[i] = "a changed translation"
+    monkeypatch.setattr(statistics, "MIN_PARALLEL_ROWS", 0)
+    monkeypatch.setattr(statistics, "STRING_CHUNK", 100)
+    inputs = [systems[0], changed, systems[1][:300] + systems[2][300:]]
+    jobs = [look_up_statistics(m, ts, hyps, cache) for m in metrics for hyps in inputs]
+    assert [len(job.missing) for job in jobs][:2] == [0, 3] and len(jobs[2].missing) > 900
+    assert compute_missing(jobs, cache, workers=2, progress=False) == {}
+    refs = [s.refs for s in ts.segments]
+    for job, (m, hyps) in zip(jobs, [(m, h) for m in metrics for h in inputs]):
+        assert (job.result()[0] == build_metric(m.name.lower()).segment_statistics(hyps, refs)).all()
+    cache.close()

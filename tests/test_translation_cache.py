@@ -16,7 +16,7 @@ from conftest import FLORES_REF, FLORES_SRC, ROOT
 pytestmark = pytest.mark.slow
 
 BATCH = 4
-N = 240  # the first FLORES-200 devtest segments: enough batches to stop a run in the middle
+N = 160  # the first FLORES-200 devtest segments: enough batches to stop a run in the middle
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """BLEU, chrF/chrF++ and TER through sacreBLEU.
 
-Statistics come from sacreBLEU's metric objects (for chrF and TER, subclasses with faster, exact extraction:
+Statistics come from sacreBLEU's metric objects (subclasses with faster, exact extraction: `bleu_fast`,
 `chrf_fast`, `ter_fast`), and corpus scores from sacreBLEU's own `_compute_score_from_stats`, so every corpus
 number is sacreBLEU's. The numpy functions below reproduce that arithmetic (same order of
 operations, loops over n-gram orders kept sequential) vectorised over any number of resamples; tests check
@@ -15,9 +15,11 @@ So the significance engine reproduces sacreBLEU's resampled scores, p-values and
 from __future__ import annotations
 
 import copy
+import gc
 import logging
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -29,14 +31,14 @@ log = logging.getLogger(__name__)
 # sacreBLEU's my_log(0.0)
 _LOG_ZERO = -9999999999.0
 
-#: sacreBLEU versions the exact fast ports (chrf_fast, ter_fast) and the vectorised scoring below were checked
-#: against, statistic for statistic (tests/test_chrf_fast.py, test_ter_fast.py, test_sacrebleu_metrics.py).
-#: `constraints.txt` pins the same version. On any other version the statistics come from sacreBLEU's own
-#: extraction: slower, never unverified.
+#: sacreBLEU versions the exact fast ports (bleu_fast, chrf_fast, ter_fast) and the vectorised scoring below
+#: were checked against, statistic for statistic (tests/test_bleu_fast.py, test_chrf_fast.py, test_ter_fast.py,
+#: test_sacrebleu_metrics.py). `constraints.txt` pins the same version. On any other version the statistics
+#: come from sacreBLEU's own extraction: slower, never unverified.
 VERIFIED_SACREBLEU = ("2.6.0",)
 #: tags of the harness code that extracts statistics, part of the statistics cache key (not of the public
 #: signature). Bump one whenever that code changes, so statistics it computed before are not reused.
-IMPLEMENTATION = {"BLEU": "sacrebleu", "chrF": "chrf_fast-1", "TER": "ter_fast-1"}
+IMPLEMENTATION = {"BLEU": "bleu_fast-1", "chrF": "chrf_fast-2", "TER": "ter_fast-1"}
 
 
 def sacrebleu_version() -> str:
@@ -50,10 +52,25 @@ def fast_ports_verified(version: str) -> bool:
     """Whether the fast ports may be used with this sacreBLEU version; says so once per process when not."""
     if version in VERIFIED_SACREBLEU:
         return True
-    log.warning("sacreBLEU %s is not a version the harness' fast chrF/TER statistics were verified against (%s): "
+    log.warning("sacreBLEU %s is not a version the harness' fast BLEU/chrF/TER statistics were verified against (%s): "
                 "using sacreBLEU's own, slower extraction. `pip install -c constraints.txt -e .` installs the "
                 "verified version.", version, ", ".join(VERIFIED_SACREBLEU))
     return False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the duration (then as it was). Extraction allocates millions of lists
+    (a token list per segment) that hold no cycles and die by reference counting; while they are alive, each
+    automatic collection also walks every long-lived container of the process (the test set's segments), which
+    makes tokenizing 100k segments take three times as long."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
@@ -106,11 +123,15 @@ class _SacreBLEUMetric(Metric):
 
     def segment_statistics(self, hyps, refs, srcs=None) -> np.ndarray:
         refs = [tuple(r) for r in refs]
-        if self._refs_key != refs:
-            self._refs_cache = self._sb._cache_references(reference_streams(refs))
-            self._refs_key = refs
-        self._sb._ref_cache = self._refs_cache
-        stats = self._sb._extract_corpus_statistics(list(hyps), None)
+        with gc_paused():
+            if self._refs_key != refs:
+                self._refs_cache = self._sb._ref_cache = None  # the previous set goes before the next is made
+                self._refs_cache = self._sb._cache_references(reference_streams(refs))
+                self._refs_key = refs
+            self._sb._ref_cache = self._refs_cache
+            if hasattr(self._sb, "corpus_statistics"):  # the fast ports: one array, no Python list per segment
+                return np.asarray(self._sb.corpus_statistics(list(hyps)), dtype=np.float64)
+            stats = self._sb._extract_corpus_statistics(list(hyps), None)
         return np.asarray(stats, dtype=np.float64).reshape(len(hyps), -1)
 
     def _sacrebleu_score(self, total: np.ndarray):
@@ -127,7 +148,9 @@ class _SacreBLEUMetric(Metric):
 
 class BLEU(_SacreBLEUMetric):
     """Corpus BLEU (Papineni et al., 2002) as in sacreBLEU; segment scores are sentence-BLEU with
-    effective order (sacreBLEU's `sentence_bleu`)."""
+    effective order (sacreBLEU's `sentence_bleu`).
+
+    Statistics come from `FastBLEU`, sacreBLEU's BLEU with a corpus-at-once extraction giving the same counts."""
 
     name = "BLEU"
 
@@ -135,7 +158,8 @@ class BLEU(_SacreBLEUMetric):
                  max_ngram_order: int, effective_order: bool):
         self._options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
                              smooth_value=smooth_value, max_ngram_order=max_ngram_order, effective_order=effective_order)
-        super().__init__(self._sacrebleu(""), IMPLEMENTATION["BLEU"])
+        fast = fast_ports_verified(sacrebleu_version())
+        super().__init__(self._sacrebleu(""), IMPLEMENTATION["BLEU"] if fast else "sacrebleu")
         self._by_language: dict[str, BLEU] = {}
 
     def __getstate__(self):
@@ -151,8 +175,11 @@ class BLEU(_SacreBLEUMetric):
             from harness.errors import UnknownNameError
 
             raise UnknownNameError("BLEU tokenizer", str(tokenize), list(SacreBLEU.TOKENIZERS))
+        cls = SacreBLEU
+        if fast_ports_verified(sacrebleu_version()):
+            from harness.metrics.bleu_fast import FastBLEU as cls
         try:
-            return SacreBLEU(trg_lang=trg_lang, **self._options)
+            return cls(trg_lang=trg_lang, **self._options)
         except RuntimeError as e:  # ja-mecab and ko-mecab need packages sacreBLEU does not install by default
             extra = {"ja": "ja", "ko": "ko"}.get(trg_lang, "ja,ko")
             raise ConfigError(f"BLEU for target language {trg_lang or '?'!r} uses sacreBLEU's "
