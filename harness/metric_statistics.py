@@ -378,29 +378,42 @@ def _compute_pooled(tasks: list[_Task], cache: Cache, workers: int, bar) -> dict
 
 
 def _pooled(tasks: list[_Task], cache: Cache, n_procs: int, bar, errors: dict[str, str]) -> dict[str, str]:
-    with ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context(),
-                             initializer=_worker_started) as pool:
-        # Submitted a few at a time: a submitted chunk holds its inputs until a worker has taken it.
-        queue = list(reversed(tasks))
-        pending = {}
-        while queue or pending:
-            while queue and len(pending) < 2 * n_procs:
-                task = queue.pop()
-                if task.metric.name in errors:
-                    continue
-                inputs = [job.inputs(indices) for job, indices in task.parts]
-                pending[pool.submit(_compute_chunk, task.metric, inputs)] = task
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    outputs = future.result()
-                except HarnessError as e:
-                    errors[task.metric.name] = str(e)
-                    continue
-                for (job, indices), (stats, details) in zip(task.parts, outputs):
-                    job.save_rows(cache, indices, stats, details)
-                bar.update(task.rows)
+    pool = ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context(), initializer=_worker_started)
+    try:
+        return _run_pool(pool, tasks, cache, n_procs, bar, errors)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now instead of waiting for their chunks
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _run_pool(pool: ProcessPoolExecutor, tasks: list[_Task], cache: Cache, n_procs: int, bar,
+              errors: dict[str, str]) -> dict[str, str]:
+    # Submitted a few at a time: a submitted chunk holds its inputs until a worker has taken it.
+    queue = list(reversed(tasks))
+    pending = {}
+    while queue or pending:
+        while queue and len(pending) < 2 * n_procs:
+            task = queue.pop()
+            if task.metric.name in errors:
+                continue
+            inputs = [job.inputs(indices) for job, indices in task.parts]
+            pending[pool.submit(_compute_chunk, task.metric, inputs)] = task
+        if not pending:
+            break
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            task = pending.pop(future)
+            try:
+                outputs = future.result()
+            except HarnessError as e:
+                errors[task.metric.name] = str(e)
+                continue
+            for (job, indices), (stats, details) in zip(task.parts, outputs):
+                job.save_rows(cache, indices, stats, details)
+            bar.update(task.rows)
     return errors
