@@ -251,20 +251,23 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_started() -> None:
+def _worker_started(parent: int) -> None:
     """In each worker process: Ctrl-C is the parent's to handle (the terminal sends SIGINT to the whole process
     group; a worker would print its own traceback), and the worker dies with its parent (on Linux), so a run
     killed with `kill -9` leaves no worker behind."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler, inherited by fork: SIGTERM ends
     if sys.platform.startswith("linux"):
         import ctypes
 
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
         except OSError:  # another libc: the worker then ends when the pool's queue closes
-            pass
+            return
+        if os.getppid() != parent:  # the parent died before the line above: no signal will come
+            os._exit(1)
 
 
 def _pool_context():
@@ -378,7 +381,8 @@ def _compute_pooled(tasks: list[_Task], cache: Cache, workers: int, bar) -> dict
 
 
 def _pooled(tasks: list[_Task], cache: Cache, n_procs: int, bar, errors: dict[str, str]) -> dict[str, str]:
-    pool = ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context(), initializer=_worker_started)
+    pool = ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context(), initializer=_worker_started,
+                               initargs=(os.getpid(),))
     try:
         return _run_pool(pool, tasks, cache, n_procs, bar, errors)
     except BaseException:

@@ -307,7 +307,21 @@ def _wait_until_the_group_is_gone(pgid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    pytest.fail("worker processes outlived their parent")
+    left = [f"{pid}: {Path(f'/proc/{pid}/cmdline').read_bytes().replace(bytes(1), b' ').decode(errors='replace')}"
+            for pid in _group_members(pgid)]
+    pytest.fail(f"worker processes outlived their parent: {left}")
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
 
 
 def test_kill_9_leaves_no_worker_behind(tmp_path):
