@@ -389,10 +389,9 @@ def _pooled(tasks: list[_Task], cache: Cache, n_procs: int, bar, errors: dict[st
         # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now instead of waiting for their chunks
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_pool(pool: ProcessPoolExecutor, tasks: list[_Task], cache: Cache, n_procs: int, bar,
