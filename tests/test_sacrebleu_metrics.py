@@ -260,3 +260,22 @@ def test_language_codes_are_checked_with_a_hint(capsys, code, message):
 
     assert main(["score", "-r", str(FLORES_REF), str(OPUS_BT), "--tgt-lang", code]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_unicode_normalisation_is_an_option_recorded_in_the_signature():
+    """Byte-exact by default (sacreBLEU's numbers for NFD text against NFC references); NFC on request, which
+    the signature says, and then the score is that of the normalised text."""
+    import unicodedata
+
+    refs = ["Hòa bình và khỏe mạnh.", "Thủy thủ đi biển."]
+    hyps = [unicodedata.normalize("NFD", r) for r in refs]
+    for name in ("bleu", "chrf", "ter"):
+        plain, nfc = build_metric(name), build_metric(name, {"normalize_unicode": "NFC"})
+        theirs = {"bleu": sacrebleu.BLEU(), "chrf": sacrebleu.CHRF(), "ter": sacrebleu.TER()}[name]
+        assert plain.corpus_score(plain.segment_statistics(hyps, [(r,) for r in refs])).score == \
+            theirs.corpus_score(hyps, [refs]).score
+        assert nfc.corpus_score(nfc.segment_statistics(hyps, [(r,) for r in refs])).score == \
+            theirs.corpus_score(refs, [refs]).score  # the normalised hypotheses are the references
+        assert nfc.signature().endswith("|unicode:NFC") and "unicode" not in plain.signature()
+    with pytest.raises(Exception, match="normalize_unicode must be one of"):
+        build_metric("bleu", {"normalize_unicode": "nfd"})

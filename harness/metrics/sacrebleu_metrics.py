@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # sacreBLEU's my_log(0.0)
 _LOG_ZERO = -9999999999.0
 
+#: Unicode normalisations a metric may apply to hypotheses and references before scoring (None: byte-exact)
+UNICODE_FORMS = (None, "NFC", "NFKC")
 #: sacreBLEU versions the exact fast ports (bleu_fast, chrf_fast, ter_fast) and the vectorised scoring below
 #: were checked against, statistic for statistic (tests/test_bleu_fast.py, test_chrf_fast.py, test_ter_fast.py,
 #: test_sacrebleu_metrics.py). `constraints.txt` pins the same version. On any other version the statistics
@@ -99,9 +101,15 @@ class _SacreBLEUMetric(Metric):
     bootstrap_dtype = np.float32  # as sacreBLEU's bootstrap (see the module docstring)
     parallel_safe = True
 
-    def __init__(self, sacrebleu_metric: Any, implementation: str):
+    def __init__(self, sacrebleu_metric: Any, implementation: str, normalize_unicode: str | None):
+        if normalize_unicode not in UNICODE_FORMS:
+            raise ConfigError(f"metric {type(self).__name__}: normalize_unicode must be one of "
+                              f"{', '.join(map(str, UNICODE_FORMS))} (null: as read), not {normalize_unicode!r}")
         self._sb = sacrebleu_metric
         self.implementation = implementation
+        #: NFC / NFKC: hypotheses and references are normalised before scoring (recorded in the signature);
+        #: None scores the text byte-exact, as sacreBLEU does
+        self.normalize_unicode = normalize_unicode
         self._refs_key: list[tuple[str, ...]] | None = None
         self._refs_cache: Any = None
 
@@ -119,9 +127,16 @@ class _SacreBLEUMetric(Metric):
     def signature(self, num_refs: int = 1) -> str:
         args = dict(vars(self._sb))
         args["num_refs"] = num_refs
-        return f"{self.name}|{self._sb._SIGNATURE_TYPE(args).format()}"
+        unicode = f"|unicode:{self.normalize_unicode}" if self.normalize_unicode else ""
+        return f"{self.name}|{self._sb._SIGNATURE_TYPE(args).format()}{unicode}"
 
     def segment_statistics(self, hyps, refs, srcs=None) -> np.ndarray:
+        if self.normalize_unicode:
+            import unicodedata
+
+            form = self.normalize_unicode
+            hyps = [unicodedata.normalize(form, h) for h in hyps]
+            refs = [tuple(unicodedata.normalize(form, r) for r in seg) for seg in refs]
         refs = [tuple(r) for r in refs]
         with gc_paused():
             if self._refs_key != refs:
@@ -155,11 +170,11 @@ class BLEU(_SacreBLEUMetric):
     name = "BLEU"
 
     def __init__(self, *, tokenize: str | None, lowercase: bool, smooth_method: str, smooth_value: float | None,
-                 max_ngram_order: int, effective_order: bool):
+                 max_ngram_order: int, effective_order: bool, normalize_unicode: str | None):
         self._options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
                              smooth_value=smooth_value, max_ngram_order=max_ngram_order, effective_order=effective_order)
         fast = fast_ports_verified(sacrebleu_version())
-        super().__init__(self._sacrebleu(""), IMPLEMENTATION["BLEU"] if fast else "sacrebleu")
+        super().__init__(self._sacrebleu(""), IMPLEMENTATION["BLEU"] if fast else "sacrebleu", normalize_unicode)
         self._by_language: dict[str, BLEU] = {}
 
     def __getstate__(self):
@@ -267,17 +282,17 @@ class CHRF(_SacreBLEUMetric):
     Statistics come from `FastCHRF`, sacreBLEU's CHRF with a vectorised extraction giving the same counts."""
 
     def __init__(self, *, char_order: int, word_order: int, beta: int, lowercase: bool, whitespace: bool,
-                 eps_smoothing: bool):
+                 eps_smoothing: bool, normalize_unicode: str | None):
         options = dict(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
                        whitespace=whitespace, eps_smoothing=eps_smoothing)
         if fast_ports_verified(sacrebleu_version()):
             from harness.metrics.chrf_fast import FastCHRF
 
-            super().__init__(FastCHRF(**options), IMPLEMENTATION["chrF"])
+            super().__init__(FastCHRF(**options), IMPLEMENTATION["chrF"], normalize_unicode)
         else:
             from sacrebleu.metrics import CHRF as SacreCHRF
 
-            super().__init__(SacreCHRF(**options), "sacrebleu")
+            super().__init__(SacreCHRF(**options), "sacrebleu", normalize_unicode)
         self.name = f"chrF{beta}" + "+" * word_order
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
@@ -319,17 +334,18 @@ class TER(_SacreBLEUMetric):
     name = "TER"
     higher_is_better = False
 
-    def __init__(self, *, normalized: bool, no_punct: bool, asian_support: bool, case_sensitive: bool):
+    def __init__(self, *, normalized: bool, no_punct: bool, asian_support: bool, case_sensitive: bool,
+                 normalize_unicode: str | None):
         options = dict(normalized=normalized, no_punct=no_punct, asian_support=asian_support,
                        case_sensitive=case_sensitive)
         if fast_ports_verified(sacrebleu_version()):
             from harness.metrics.ter_fast import FastTER
 
-            super().__init__(FastTER(**options), IMPLEMENTATION["TER"])
+            super().__init__(FastTER(**options), IMPLEMENTATION["TER"], normalize_unicode)
         else:
             from sacrebleu.metrics import TER as SacreTER
 
-            super().__init__(SacreTER(**options), "sacrebleu")
+            super().__init__(SacreTER(**options), "sacrebleu", normalize_unicode)
 
     def scores_from_statistics(self, summed: np.ndarray) -> np.ndarray:
         ratio_dtype = _ratio_dtype(summed)
