@@ -60,6 +60,7 @@ def make_files(folder: Path) -> dict[str, Path]:
         "bom_hyp.txt": "\ufeff" + "\n".join(good) + "\n",
         "crlf_hyp.txt": "\r\n".join(good) + "\r\n",
         "huge_line.txt": "x" * 2_000_000 + "\n",
+        "nul.txt": "\n".join(h + "\x00" if i % 4 == 0 else h for i, h in enumerate(good)) + "\n",
         "stray_tab.tsv": "xin chào\thello\nmột\thai\tone two\n",
         "bad.jsonl": '{"src": "xin chào", "ref": "hello"}\n{"src": "một", \n',
         "empty_ref.jsonl": "".join(json.dumps({"src": s, "ref": "" if i % 2 else r}, ensure_ascii=False) + "\n"
@@ -100,7 +101,7 @@ CASES = [
     Case("F09", "source of another length", ["score", "-s", "{file:short.txt}", "-r", REF, HYP], 2,
          "short.txt has 1 lines but reference"),
     Case("F10", "a line of 2 MB (no line ends)", ["score", "-r", "{file:huge_line.txt}", "{file:huge_line.txt}"],
-         0, "hypothesis file {file:huge_line.txt} is identical to reference"),
+         0, "huge_line: line 1 of the hypothesis file is 2,000,000 bytes long"),
     Case("F11", "TSV line with a stray tab", ["run", *FAST_RUN, "testset=[tsv]", "testsets.tsv.path={file:stray_tab.tsv}"],
          2, "line 2 has 3 columns but line 1 has 2: a tab inside a segment?"),
     Case("F12", "JSONL line that is not JSON", ["run", *FAST_RUN, "testset=[jsonl]", "testsets.jsonl.path={file:bad.jsonl}"],
@@ -109,6 +110,8 @@ CASES = [
          f"hypothesis file {REF} is identical to reference {REF}"),
     Case("F14", "output file written into a folder that cannot exist",
          ["score", "-r", REF, HYP, "--segments", "/proc/nope/s.tsv"], 2, "cannot write /proc/nope/s.tsv"),
+    Case("F15", "NUL bytes in the hypotheses", ["score", "-r", REF, "{file:nul.txt}"], 0,
+         "nul_bytes: the hypothesis file contains"),
     # -- options and configs -------------------------------------------------------------------------------------
     Case("O01", "unknown metric", ["score", "-r", REF, HYP, "-m", "chrf+"], 2, "Did you mean 'chrf++' or 'chrf'"),
     Case("O02", "metric list before the files", ["score", "-r", REF, "-m", "bleu", HYP], 2,

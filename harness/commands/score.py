@@ -89,6 +89,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-lc", "--lowercase", action="store_true", help="lowercase before BLEU")
     p.add_argument("-w", "--width", type=_digits, default=None,
                    help="digits after the decimal point in text output (default: 2 for BLEU/chrF/TER, 4 for COMET)")
+    p.add_argument("--no-sanity", action="store_true",
+                   help="skip the sanity checks of the outputs (copies of the source, shifted lines, wrong language, "
+                        "undecoded tokens, ...), which print warnings and add flags to the JSON output")
     p.add_argument("--src-lang", default="vi", help="source language (default: vi)")
     p.add_argument("--tgt-lang", default="en", help="target language (default: en)")
     p.add_argument("-j", "--workers", type=_count, default=None, metavar="N",
@@ -200,7 +203,10 @@ def load_references(args: argparse.Namespace):
     if len(srcs) != n:
         raise DataError(f"source {args.src} has {len(srcs)} lines but reference {args.refs[0]} has {n}")
     origin = f"references: {', '.join(args.refs)}" + (f"; source: {args.src}" if args.src else "")
-    return build_testset("score", args.src_lang, args.tgt_lang, srcs, list(zip(*ref_streams)), origin=origin)
+    import dataclasses
+
+    testset = build_testset("score", args.src_lang, args.tgt_lang, srcs, list(zip(*ref_streams)), origin=origin)
+    return dataclasses.replace(testset, reference_files=tuple(args.refs))  # the sanity checks read their bytes
 
 
 def significance_settings(args: argparse.Namespace):
@@ -248,7 +254,7 @@ def _systems(args: argparse.Namespace, testset) -> dict:
 def score_files(args: argparse.Namespace):
     """The files as a one-test-set run (test set "score", one file-output system per hypothesis file)."""
     from harness.cache import Cache
-    from harness.run import compare_systems, score_all, translate_all
+    from harness.run import check_outputs, compare_systems, sanity_thresholds, score_all, translate_all
     from harness.run_result import RunResult
 
     started = datetime.now().astimezone()
@@ -271,10 +277,12 @@ def score_files(args: argparse.Namespace):
         score_all(testsets, metrics, results, strict=True, cache=cache, workers=args.workers)
     finally:
         cache.close()
+    # the sanity checks of a run (harness/sanity.py): warnings on stderr, flags in the JSON document
+    testset_flags = {} if args.no_sanity else check_outputs(testsets, systems, results, sanity_thresholds(None))
     return RunResult(experiment="score", testsets=testsets, systems=systems, metrics=metrics, results=results,
                      significance_settings=settings, significance=compare_systems(testsets, metrics, results, settings),
-                     rank_by=metrics[0].name, started=started.isoformat(timespec="seconds"),
-                     seconds=time.perf_counter() - t0)
+                     testset_flags=testset_flags, rank_by=metrics[0].name,
+                     started=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - t0)
 
 
 def segment_table(run) -> str:
