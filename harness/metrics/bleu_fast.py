@@ -39,7 +39,8 @@ import numpy as np
 from sacrebleu.metrics import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-from harness.metrics.chrf_fast import MAX_CODE, ReferenceNgrams, compiled_matcher, ngram_matches, reference_ngrams
+from harness.metrics.chrf_fast import (MAX_CODE, PreparedReferenceCache, ReferenceNgrams, compiled_matcher,
+                                      ngram_matches, reference_ngrams)
 
 _INT = np.int64
 sacrelogger = logging.getLogger("sacrebleu")
@@ -150,8 +151,10 @@ class _PreparedReferences:
         return self.ngrams is not None and bool((self.n_refs > 0).all())
 
 
-class FastBLEU(BLEU):
+class FastBLEU(PreparedReferenceCache, BLEU):
     """sacreBLEU's BLEU with a corpus-at-once, exact `_extract_corpus_statistics` (see module docstring)."""
+
+    prepared_type = _PreparedReferences
 
     #: largest n-gram code allowed; beyond it, sacreBLEU's own code is used
     _max_code = MAX_CODE
@@ -196,27 +199,6 @@ class FastBLEU(BLEU):
         ngrams = reference_ngrams(ids, lengths, piece_segments, len(raw), len(vocab) + 1, self.max_ngram_order,
                                   self._max_code)
         return _PreparedReferences(self._options(), raw, num_refs, n_refs, vocab, lengths, ngrams)
-
-    def _prepared_references(self, references) -> _PreparedReferences | None:
-        """The prepared reference set to use, as sacreBLEU picks its cache; None for a sacreBLEU-style cache."""
-        if references:
-            # sacreBLEU re-extracts explicitly passed references on every call (and does not store them in
-            # `_ref_cache`); they are memoised here instead, keyed by content and options.
-            key = (tuple(tuple(stream) for stream in references), self._options())
-            memo = getattr(self, "_fast_memo", None)
-            if memo is None or memo[0] != key:
-                memo = (key, self._cache_references(references))
-                self._fast_memo = memo
-            self.num_refs = memo[1].num_refs
-            return memo[1]
-        if not self._ref_cache:
-            raise RuntimeError("No references provided and the cache is empty.")
-        if not isinstance(self._ref_cache, _PreparedReferences):
-            return None  # a cache built by sacreBLEU's own BLEU
-        if self._ref_cache.options != self._options():
-            # Options changed since the references were prepared: prepare them again for these options.
-            self._ref_cache = self._prepare(self._ref_cache.raw)
-        return self._ref_cache
 
     # -- statistics ------------------------------------------------------------------------------------------
 

@@ -451,8 +451,40 @@ def _order_statistics(hyp_lengths, ref_lengths, matches) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------------------------------------------
 
-class FastCHRF(CHRF):
+class PreparedReferenceCache:
+    """How a fast port finds its prepared references, as sacreBLEU finds its cache (shared by FastCHRF and
+    FastBLEU). A subclass sets `prepared_type` (its prepared-references class, which records the `options` it was
+    made for and keeps the `raw` reference strings) and defines `_options()`, `_prepare(raw)` and
+    `_cache_references(references)`."""
+
+    prepared_type: type
+
+    def _prepared_references(self, references):
+        """The prepared reference set to use; None for a cache that sacreBLEU's own class built."""
+        if references:
+            # sacreBLEU re-extracts explicitly passed references on every call (and does not store them in
+            # `_ref_cache`); they are memoised here instead, keyed by content and options.
+            key = (tuple(tuple(stream) for stream in references), self._options())
+            memo = getattr(self, "_fast_memo", None)
+            if memo is None or memo[0] != key:
+                memo = (key, self._cache_references(references))
+                self._fast_memo = memo
+            self.num_refs = memo[1].num_refs
+            return memo[1]
+        if not self._ref_cache:
+            raise RuntimeError("No references provided and the cache is empty.")
+        if not isinstance(self._ref_cache, self.prepared_type):
+            return None  # a cache built by sacreBLEU's own class
+        if self._ref_cache.options != self._options():
+            # Options changed since the references were prepared: prepare them again for these options.
+            self._ref_cache = self._prepare(self._ref_cache.raw)
+        return self._ref_cache
+
+
+class FastCHRF(PreparedReferenceCache, CHRF):
     """sacreBLEU's chrF/chrF++ with vectorised, exact `_extract_corpus_statistics` (see module docstring)."""
+
+    prepared_type = _PreparedReferences
 
     #: largest n-gram code allowed (int64 with a factor 2 of margin); beyond it, sacreBLEU's own code is used
     _max_code = MAX_CODE
@@ -532,27 +564,6 @@ class FastCHRF(CHRF):
                 ids += word_ids
             lengths.append(len(ids) - start)
         return np.array(ids, dtype=_INT), np.array(lengths, dtype=_INT)
-
-    def _prepared_references(self, references) -> _PreparedReferences | None:
-        """The prepared reference set to use, as sacreBLEU picks its cache; None for a sacreBLEU-style cache."""
-        if references:
-            # sacreBLEU re-extracts explicitly passed references on every call (and does not store them in
-            # `_ref_cache`); they are memoised here instead, keyed by content and options.
-            key = (tuple(tuple(stream) for stream in references), self._options())
-            memo = getattr(self, "_fast_memo", None)
-            if memo is None or memo[0] != key:
-                memo = (key, self._cache_references(references))
-                self._fast_memo = memo
-            self.num_refs = memo[1].num_refs
-            return memo[1]
-        if not self._ref_cache:
-            raise RuntimeError("No references provided and the cache is empty.")
-        if not isinstance(self._ref_cache, _PreparedReferences):
-            return None  # a cache built by sacreBLEU's own CHRF
-        if self._ref_cache.options != self._options():
-            # Options changed since the references were prepared: prepare them again for these options.
-            self._ref_cache = self._prepare(self._ref_cache.raw)
-        return self._ref_cache
 
     # -- statistics ------------------------------------------------------------------------------------------
 
