@@ -37,8 +37,7 @@ from harness.significance import (
     PowerEstimate,
     SignificanceSettings,
     analyse_metric,
-    ar_swaps,
-    bootstrap_indices,
+    shared_resamples,
 )
 
 #: The largest drop of each metric that `check` tolerates, in the metric's own units (for TER, lower is better:
@@ -355,13 +354,13 @@ def compare_runs(a: RunResult, b: RunResult, *, settings: SignificanceSettings,
 
 def _differences(work, settings: SignificanceSettings, power_delta: Mapping[str, float]) -> list[Difference]:
     out = []
-    shared: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # resamples shared by every pair of a test-set size
+    # resamples shared by consecutive analyses of one test-set size; one size held at a time (bounded memory)
+    shared: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
     for testset, metric, name, ra, rb in work:
         stats_a, stats_b = ra.statistics[name], rb.statistics[name]
         n = stats_a.shape[0]
         if n not in shared:
-            shared[n] = (bootstrap_indices(n, settings.resamples, settings.seed),
-                         ar_swaps(n, settings.trials, settings.seed) if settings.test == "ar" else None)
+            shared = {n: shared_resamples(n, settings)}
         indices, swaps = shared[n]
         score_a, score_b = ra.scores[name].score, rb.scores[name].score
         result = analyse_metric(metric, ["A", "B"], [stats_a, stats_b], [score_a, score_b],

@@ -200,6 +200,22 @@ def ar_swaps(n_segments: int, trials: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(2, size=(trials, n_segments), dtype=bool)
 
 
+# Callers that analyse many pairs on one test set (compare, report boards) draw the index matrix once and
+# share it while it stays below this many cells (int64: 400 MB); past it each analysis draws its own blocks
+# (the same numbers, drawn again, never held whole).
+SHARED_INDEX_CELLS = 50_000_000
+
+
+def shared_resamples(n_segments: int, settings: SignificanceSettings) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(bootstrap indices, AR swaps) to pass to `analyse_metric` for every analysis on an n-segment test set:
+    whole matrices while they are small, None (drawn block by block in each analysis) when they are not."""
+    small = n_segments * max(settings.resamples, settings.trials) <= SHARED_INDEX_CELLS
+    if not small:
+        return None, None
+    return (bootstrap_indices(n_segments, settings.resamples, settings.seed),
+            ar_swaps(n_segments, settings.trials, settings.seed) if settings.test == "ar" else None)
+
+
 def _rows_per_block(n_rows: int, n_segments: int) -> int:
     return max(1, min(n_rows, _BLOCK_CELLS // max(1, n_segments)))
 

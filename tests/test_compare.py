@@ -32,6 +32,7 @@ from harness.compare import (
 from harness.config import compose
 from harness.results import load_run
 from harness.run import evaluate
+from harness import significance
 from harness.significance import SignificanceSettings
 from harness.textio import read_lines
 
@@ -320,6 +321,33 @@ def test_compare_two_runs_shows_differences_and_sacrebleu_p_values(runs, flores,
     assert f"{BT}  BLEU    {base:.2f}   {worse:.2f}   {worse - base:+.2f}  {p:.4f}" in text
     assert main(["compare", str(runs["base"]), str(runs["degraded"]), "--format", "markdown"]) == 0
     assert "| Test set | System | Metric | A | B | Δ | p | Change |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("test", ["bootstrap", "ar"])
+def test_past_the_shared_matrix_limit_compare_draws_blocks_and_gets_the_same_numbers(runs, capsys, monkeypatch, test):
+    """A 1M-segment test set would make the shared (B, n) index matrix 8 GB: past SHARED_INDEX_CELLS every
+    analysis draws its own blocks, which must be the same resamples."""
+    args = ["compare", str(runs["base"]), str(runs["slightly"]), "--test", test, "--trials", "2000",
+            "--format", "json"]
+    assert main(args) == 0
+    shared = json.loads(capsys.readouterr().out)["differences"]
+
+    def whole_matrix(*_):
+        raise AssertionError("the whole index matrix was drawn past the limit")
+    monkeypatch.setattr(significance, "SHARED_INDEX_CELLS", 0)
+    monkeypatch.setattr(significance, "bootstrap_indices", whole_matrix)
+    monkeypatch.setattr(significance, "ar_swaps", whole_matrix)
+    drawn = []
+    block_draw = significance.bootstrap_index_blocks if test == "bootstrap" else significance.ar_swap_blocks
+
+    def counted(*a, **k):
+        drawn.append(a)
+        return block_draw(*a, **k)
+    monkeypatch.setattr(significance, block_draw.__name__, counted)
+    assert main(args) == 0
+    blocks = json.loads(capsys.readouterr().out)["differences"]
+    assert drawn  # the resamples were drawn block by block
+    assert blocks == shared and any(not d["same"] for d in blocks)  # real differences, with their p-values
 
 
 def test_compare_with_approximate_randomisation_gives_sacrebleus_p_value(runs, flores, capsys):

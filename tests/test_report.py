@@ -19,6 +19,7 @@ import sacrebleu
 import yaml
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT
 
+from harness import significance
 from harness.config import compose
 from harness.metrics.base import Metric
 from harness.report.board import build_boards
@@ -177,6 +178,24 @@ def test_csv_and_json_hold_numbers_per_row(flores_runs, tmp_path):
     ranks = [r["rank_range"] for r in board["rows"]]
     assert ranks[0] == [1, 2] and all(lo <= hi for lo, hi in ranks)
     assert board["rows"][0]["scores"]["BLEU"]["half_width"] > 0
+
+
+def test_past_the_shared_matrix_limit_boards_draw_blocks_and_get_the_same_numbers(flores_runs, tmp_path, monkeypatch):
+    """Recomputed intervals and ranks across runs share one index matrix only while it is small; past
+    SHARED_INDEX_CELLS (a 1M-segment test set) each column draws its resamples block by block: the same ones."""
+    folders = [flores_runs / "a", flores_runs / "b"]
+    shared = json.loads(write_report(folders, tmp_path / "shared", formats=["json"])["json"].read_text())
+    drawn = []
+    block_draw = significance.bootstrap_index_blocks
+
+    def counted(*a, **k):
+        drawn.append(a)
+        return block_draw(*a, **k)
+    monkeypatch.setattr(significance, "SHARED_INDEX_CELLS", 0)
+    monkeypatch.setattr(significance, "bootstrap_index_blocks", counted)
+    blocks = json.loads(write_report(folders, tmp_path / "blocks", formats=["json"])["json"].read_text())
+    assert drawn and blocks["testsets"] == shared["testsets"]
+    assert blocks["testsets"][0]["significance_source"] == "recomputed"
 
 
 def test_the_same_folder_twice_is_one_run(flores_runs):

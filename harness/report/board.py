@@ -306,12 +306,12 @@ def _baseline_row(board: Board) -> str | None:
 def recompute_significance(board: Board) -> None:
     """Intervals, rank ranges and clusters between every pair of rows, per column, from the rows' statistics.
     A column with a row whose statistics are missing (a run folder written before they were kept) gets none."""
-    from harness.significance import analyse_metric, as_json, bootstrap_indices
+    from harness.significance import analyse_metric, as_json, shared_resamples
 
     settings = significance_settings(board, _baseline_row(board))
     if settings is None:
         return
-    indices = None
+    shared: dict[int, tuple] = {}  # resamples shared by consecutive columns of one test-set size; one size held
     for col in board.columns:
         rows = [r for r in board.ok_rows if col.label in r.scores]
         stats = [row_statistics(r, col) for r in rows]
@@ -320,10 +320,12 @@ def recompute_significance(board: Board) -> None:
             continue
         base = settings.baseline if settings.baseline in [r.key for r in rows] else None
         used = settings if base == settings.baseline else _with_baseline(settings, base)
-        if indices is None or indices.shape[1] != len(stats[0]):
-            indices = bootstrap_indices(len(stats[0]), settings.resamples, settings.seed)
+        n = len(stats[0])
+        if n not in shared:
+            shared = {n: shared_resamples(n, settings)}
+        indices, swaps = shared[n]
         result = analyse_metric(metric, [r.key for r in rows], stats, [r.scores[col.label]["score"] for r in rows],
-                                used, indices=indices)
+                                used, indices=indices, swaps=swaps)
         board.blocks[col.label] = as_json(result)
     if board.blocks:
         board.settings = settings.to_dict()
