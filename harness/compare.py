@@ -36,7 +36,9 @@ from harness.significance import (
     Interval,
     PowerEstimate,
     SignificanceSettings,
+    CORRECTIONS,
     analyse_metric,
+    holm,
     shared_resamples,
 )
 
@@ -156,6 +158,13 @@ class Difference:
     interval_a: Interval | None
     interval_b: Interval | None
     power: PowerEstimate | None
+    # with --correction holm: p_value adjusted over every difference of the comparison that is not the same score
+    p_adjusted: float | None = None
+
+    @property
+    def p_decision(self) -> float:
+        """The p-value `significant` was decided on: the adjusted one under a correction, else p_value."""
+        return self.p_value if self.p_adjusted is None else self.p_adjusted
 
     @property
     def delta(self) -> float:
@@ -193,16 +202,19 @@ class Comparison:
 
 
 def comparison_settings(run: RunResult, test: str | None = None, resamples: int | None = None,
-                        trials: int | None = None, seed: int | None = None, alpha: float | None = None
-                        ) -> SignificanceSettings:
+                        trials: int | None = None, seed: int | None = None, alpha: float | None = None,
+                        correction: str = "none") -> SignificanceSettings:
     """The paired test of a comparison: `run`'s own significance settings (bootstrap where the run had none)
-    with the given values (None: keep)."""
+    with the given values (None: keep). `correction` is the comparison's own ("none" or "holm": Holm over every
+    difference compared), never the run's, whose family was the pairs of systems within one metric."""
+    if correction not in CORRECTIONS:
+        raise UnknownNameError("correction", correction, list(CORRECTIONS))
     base = run.significance_settings
     changes: dict[str, Any] = {k: v for k, v in {"test": test, "resamples": resamples, "trials": trials,
                                                  "seed": seed, "alpha": alpha}.items() if v is not None}
     if changes.get("test", base.test) == "none":
         changes["test"] = "bootstrap"
-    return replace(base, baseline=None, all_pairs=True, correction="none", **changes)
+    return replace(base, baseline=None, all_pairs=True, correction=correction, **changes)
 
 
 def _system_pairs(a: RunResult, b: RunResult, pairs: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]] | None:
@@ -364,7 +376,8 @@ def _differences(work, settings: SignificanceSettings, power_delta: Mapping[str,
         indices, swaps = shared[n]
         score_a, score_b = ra.scores[name].score, rb.scores[name].score
         result = analyse_metric(metric, ["A", "B"], [stats_a, stats_b], [score_a, score_b],
-                                replace(settings, power_delta=power_delta.get(name)), indices, swaps)
+                                replace(settings, power_delta=power_delta.get(name), correction="none"),
+                                indices, swaps)
         identical = bool(np.array_equal(stats_a, stats_b))
         same = identical or bool(result.no_difference[0, 1])
         out.append(Difference(testset=testset, metric=name, system_a=ra.system, system_b=rb.system,
@@ -373,7 +386,17 @@ def _differences(work, settings: SignificanceSettings, power_delta: Mapping[str,
                               significant=not same and result.differ("A", "B", settings.alpha), same=same,
                               identical=identical, interval_a=result.intervals[0], interval_b=result.intervals[1],
                               power=result.power))
-    return out
+    return _corrected(out, settings) if settings.correction == "holm" else out
+
+
+def _corrected(differences: list[Difference], settings: SignificanceSettings) -> list[Difference]:
+    """Holm over the comparison's family: every difference that is not the same score (a same score is never a
+    change, so it is no test). Many test sets x metrics x systems otherwise make a chance 'significant' drop
+    likely somewhere; Holm keeps the chance of any false call at most alpha."""
+    tested = [i for i, d in enumerate(differences) if not d.same]
+    adjusted = dict(zip(tested, holm([differences[i].p_value for i in tested]))) if tested else {}
+    return [replace(d, p_adjusted=float(adjusted[i]), significant=bool(adjusted[i] < settings.alpha))
+            if i in adjusted else d for i, d in enumerate(differences)]
 
 
 # ------------------------------------------------------------------------------------------- verdicts
@@ -414,7 +437,8 @@ def judge(d: Difference, limit: float, alpha: float) -> Verdict:
         return f"{x:.{d.digits}f}"
 
     scores = f"{d.metric} {f(d.score_a)} → {f(d.score_b)}" + ("" if d.higher_is_better else ", lower is better")
-    p_text = f"p = {d.p_value:.4f}"
+    p_text = (f"p = {d.p_value:.4f}" if d.p_adjusted is None else
+              f"Holm-adjusted p = {d.p_adjusted:.4f} (unadjusted {d.p_value:.4f})")
     if d.same:
         return Verdict(d, limit, SAME, "identical outputs" if d.identical else f"same score ({scores})")
     if d.drop > limit:
@@ -530,7 +554,8 @@ def settings_text(settings: SignificanceSettings) -> str:
         test = f"paired approximate randomisation ({settings.trials:,} trials, seed {settings.seed})"
     else:
         test = f"paired bootstrap resampling ({settings.resamples:,} resamples, seed {settings.seed})"
-    return f"{test}, α = {settings.alpha}"
+    holm_text = ", Holm-adjusted over every difference shown" if settings.correction == "holm" else ""
+    return f"{test}, α = {settings.alpha}{holm_text}"
 
 
 def _metric_label(d: Difference) -> str:
@@ -540,7 +565,7 @@ def _metric_label(d: Difference) -> str:
 def _p_cell(d: Difference, alpha_star: bool = True) -> str:
     if d.same:
         return "–"
-    return f"{d.p_value:.4f}" + ("*" if d.significant and alpha_star else "")
+    return f"{d.p_decision:.4f}" + ("*" if d.significant and alpha_star else "")
 
 
 def _aligned(rows: list[list[str]], indent: str = "  ") -> list[str]:
@@ -590,7 +615,8 @@ def comparison_markdown(c: Comparison) -> str:
 def difference_json(d: Difference) -> dict[str, Any]:
     return {"testset": d.testset, "metric": d.metric, "system_a": d.system_a, "system_b": d.system_b,
             "higher_is_better": d.higher_is_better, "score_a": d.score_a, "score_b": d.score_b, "delta": d.delta,
-            "drop": d.drop, "p_value": d.p_value, "significant": d.significant, "same": d.same,
+            "drop": d.drop, "p_value": d.p_value, "p_adjusted": d.p_adjusted, "significant": d.significant,
+            "same": d.same,
             "identical": d.identical, "change": d.change, "segments": d.segments,
             "ci_a": asdict(d.interval_a) if d.interval_a else None,
             "ci_b": asdict(d.interval_b) if d.interval_b else None,
@@ -688,7 +714,9 @@ def junit_xml(r: CheckResult, name: str = "mt-harness check") -> bytes:
             case = ET.SubElement(suite, "testcase", classname=_xml(f"{testset}.{d.system}"), name=_xml(d.metric),
                                  time="0")
             facts = (f"baseline {d.score_a!r}, run {d.score_b!r}, delta {d.delta!r}, drop {d.drop!r}, max drop "
-                     f"{v.max_drop!r}, p {d.p_value!r} ({settings_text(r.comparison.settings)}), segments "
+                     f"{v.max_drop!r}, p {d.p_value!r}"
+                     + (f", Holm-adjusted p {d.p_adjusted!r}" if d.p_adjusted is not None else "")
+                     + f" ({settings_text(r.comparison.settings)}), segments "
                      f"{d.segments}; baseline {r.comparison.label_a}, run {r.comparison.label_b}")
             if v.failed:
                 failure = ET.SubElement(case, "failure", message=_xml(f"{d.metric}: {v.message}"), type="regression")

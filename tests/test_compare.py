@@ -142,6 +142,26 @@ def test_outputs_degraded_on_purpose_fail_with_the_numbers_in_junit(runs, flores
     assert f"baseline {base!r}, run {worse!r}" in failed["BLEU"].text
 
 
+def test_holm_over_the_whole_check_can_turn_a_regression_into_a_warning(runs, capsys):
+    """The degraded system's three differences (BLEU, chrF2, TER) each get the smallest p 1000 resamples allow,
+    1/1001; the six same-score pairs are no tests. Holm over those three multiplies the smallest by 3 (and each
+    later one by 2, 1, capped below by the one before): 3/1001 for all three. At alpha 0.002 they are regressions
+    unadjusted and only warnings adjusted."""
+    args = ("--baseline", str(runs["baseline"]), str(runs["degraded"]), "--alpha", "0.002")
+    code, doc = check_json(capsys, *args)
+    tested = [c for c in doc["checks"] if not c["same"]]
+    assert code == 1 and len(tested) == 3 and all(c["p_value"] == 1 / 1001 and c["failed"] for c in tested)
+    assert all(c["p_adjusted"] is None for c in doc["checks"])
+
+    code, doc = check_json(capsys, *args, "--correction", "holm")
+    tested = [c for c in doc["checks"] if not c["same"]]
+    assert code == 0 and doc["significance"]["signature"].endswith("|corr:holm")
+    assert all(c["p_value"] == 1 / 1001 and c["p_adjusted"] == pytest.approx(3 / 1001, abs=1e-15) for c in tested)
+    assert all(c["outcome"] == "too small to tell" and c["warning"] and not c["significant"] for c in tested)
+    assert "Holm-adjusted p = 0.0030 (unadjusted 0.0010)" in tested[0]["message"]
+    assert all(c["p_adjusted"] is None for c in doc["checks"] if c["same"])
+
+
 def test_a_difference_below_the_threshold_passes_and_its_p_value_is_sacrebleus(runs, flores, capsys):
     refs, bt = flores
     expected = sacrebleu_pair(bt, read_lines(runs["slightly_hyps"]), refs)

@@ -35,6 +35,10 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     sig.add_argument("--trials", type=int, default=None, metavar="N", help="AR trials (run's: 10000)")
     sig.add_argument("--seed", type=int, default=None, help="random seed of the resamples (run's: 12345)")
     sig.add_argument("--alpha", type=float, default=None, help="significance level (run's: 0.05)")
+    sig.add_argument("--correction", choices=("none", "holm"), default="none",
+                     help="holm: adjust the p-values over every difference compared (all test sets, systems and "
+                          "metrics), so that the chance of any false 'significant' stays at most alpha (default: "
+                          "none, each difference tested on its own, as sacreBLEU does)")
 
 
 def parse_pairs(items: list[str]) -> list[tuple[str, str]]:
@@ -53,7 +57,7 @@ def settings_from_args(run, args: argparse.Namespace):
     from harness.compare import comparison_settings
 
     return comparison_settings(run, test=args.test, resamples=args.resamples, trials=args.trials, seed=args.seed,
-                               alpha=args.alpha)
+                               alpha=args.alpha, correction=args.correction)
 
 
 def describe(path: str | Path, run) -> str:
