@@ -13,8 +13,9 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from harness.errors import HarnessError
 
@@ -27,6 +28,7 @@ TRANSLATIONS = "translations"              # value: hypothesis, or {"hyp": ..., 
 STATISTICS = "statistics"                  # value: one row of a metric's per-segment statistics
 SEGMENT_DETAILS = "segment_details"        # value: one segment's details (e.g. xCOMET error spans)
 STATISTICS_MATRIX = "statistics-matrix"    # value (blob): a whole system's statistics, np.save format
+STATISTICS_BLOCK = "statistics-block"      # value (blob): statistics of consecutive segments, np.save format
 FILE_SHA256 = "file_sha256"                # value: the sha256 of a file, by path, size and mtime
 
 
@@ -63,6 +65,12 @@ def statistics_matrix_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
     """Key of a whole system's statistics: every row's parts, each row's part count first (so the parts
     cannot be regrouped into other rows)."""
     return content_key(metric, "whole system", *(x for row in rows for x in (str(len(row)), *row)))
+
+
+def statistics_block_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
+    """Key of the statistics of a block of consecutive segments (string metrics cache them a block at a time):
+    every row's parts, each row's part count first."""
+    return content_key(metric, "block", *(x for row in rows for x in (str(len(row)), *row)))
 
 
 def file_hash_key(resolved_path: str, size: int, mtime_ns: int) -> str:
@@ -158,24 +166,40 @@ class Cache:
 
         self._guarded(write)
 
-    def get_blob(self, namespace: str, key: str) -> bytes | None:
-        """A binary value stored with `put_blob` (None if absent)."""
+    def get_blobs(self, namespace: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """Binary values stored with `put_blobs`, by key (absent keys are left out)."""
         if self.path is None:
-            return None
-        row = self._guarded(lambda db: db.execute("SELECT value FROM kv WHERE ns = ? AND key = ?",
-                                                  (namespace, key)).fetchone())
-        return bytes(row[0]) if row is not None and isinstance(row[0], (bytes, memoryview)) else None
+            return {}
+        keys = list(dict.fromkeys(keys))
 
-    def put_blob(self, namespace: str, key: str, value: bytes) -> None:
-        if self.path is None:
+        def read(db: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i:i + _CHUNK]
+                rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
+                                  (namespace, *chunk)).fetchall()
+                found.update((k, bytes(v)) for k, v in rows if isinstance(v, (bytes, memoryview)))
+            return found
+
+        return self._guarded(read)
+
+    def put_blobs(self, namespace: str, items: Mapping[str, bytes]) -> None:
+        if self.path is None or not items:
             return
+        rows = [(namespace, k, sqlite3.Binary(v)) for k, v in items.items()]
 
         def write(db: sqlite3.Connection) -> None:
-            with db:
-                db.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)",
-                           (namespace, key, sqlite3.Binary(value)))
+            with db:  # one transaction: all of `items` or none
+                db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
 
         self._guarded(write)
+
+    def get_blob(self, namespace: str, key: str) -> bytes | None:
+        """One binary value stored with `put_blob(s)` (None if absent)."""
+        return self.get_blobs(namespace, [key]).get(key)
+
+    def put_blob(self, namespace: str, key: str, value: bytes) -> None:
+        self.put_blobs(namespace, {key: value})
 
     def count(self, namespace: str) -> int:
         if self.path is None or not self.path.exists():

@@ -33,10 +33,10 @@ from harness.errors import DataError, UnknownNameError
 from harness.metrics.base import Metric
 from harness.run_result import RunResult, SystemResult
 from harness.significance import (
+    CORRECTIONS,
     Interval,
     PowerEstimate,
     SignificanceSettings,
-    CORRECTIONS,
     analyse_metric,
     holm,
     shared_resamples,

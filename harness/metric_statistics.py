@@ -3,11 +3,13 @@ rest computed in chunks of segments, in worker processes when there is enough wo
 
 Cache keys (built in `harness.cache`) are (metric signature, implementation tag, hypothesis, source if the
 metric reads it, references), so re-scoring a leaderboard after adding a system computes statistics for that
-system only, and rows are stored as they are computed, so an interrupted run resumes where it stopped. A
-complete system is also stored as one binary matrix keyed by the same parts for all its segments: a re-run
-with nothing new reads one value per system and metric instead of decoding a row per segment (what keeps a
-warm re-score far under a second). Without a cache file (`Cache(None)`, `score` without `--cache-dir`) no key
-is built and no row is stored: that is most of the time and memory at a million segments.
+system only, and statistics are stored as they are computed, so an interrupted run resumes where it stopped.
+String metrics (`cached_in_blocks`) store one binary value per block of STRING_CACHE_BLOCK consecutive
+segments, keyed by all of the block's parts: their extraction is cheaper than a cached row per segment would be.
+Model metrics store a row per segment (a segment is worth keeping: it took a model's forward pass), and a
+complete system also as one binary matrix keyed by all its segments' parts, so a re-run with nothing new reads
+one value per system and metric instead of decoding a row per segment. Without a cache file (`Cache(None)`,
+`score` without `--cache-dir`) no key is built and nothing is stored.
 
 How statistics are computed: each metric's missing segments are cut into chunks of consecutive segments, and
 a chunk is computed for every system that misses it, one system after the other, so the metric prepares the
@@ -30,18 +32,20 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from harness.cache import (
     SEGMENT_DETAILS,
     STATISTICS,
+    STATISTICS_BLOCK,
     STATISTICS_MATRIX,
     Cache,
     metric_key,
+    statistics_block_key,
     statistics_key,
     statistics_matrix_key,
 )
@@ -63,6 +67,17 @@ MAX_AUTO_POOLED_SEGMENTS = 300_000
 STRING_CHUNK = 10_000
 #: segments per chunk of other (neural) metrics: an interrupted run loses at most one chunk
 MODEL_CHUNK = 2048
+#: String metrics are cached this many consecutive segments at a time, one binary value per block: computing a
+#: segment's row costs about what caching it would (a key hash, a JSON row and a SQLite row: more than the
+#: extraction itself at 100k segments), while a block costs one hash pass and one write. An interrupted run
+#: resumes from the last complete block; a system that differs in a few segments recomputes their blocks.
+STRING_CACHE_BLOCK = 1000
+
+
+def cached_in_blocks(metric: Metric) -> bool:
+    """Whether `metric`'s statistics are cached a block of segments at a time (cheap string metrics) rather
+    than a row per segment (model metrics, and any with per-segment details, whose rows are worth keeping)."""
+    return metric.parallel_safe and not metric.has_segment_details
 
 
 @dataclass
@@ -83,6 +98,11 @@ class StatisticsJob:
     #: first, when the width is not known yet)
     stats: np.ndarray | None = field(default=None, repr=False)
     details: list[dict | None] | None = field(default=None, repr=False)
+    #: block caching (`cached_in_blocks`): segments per block (0: a row per segment), one key per block, and the
+    #: rows each block still waits for (it is stored when that reaches 0)
+    block: int = 0
+    block_keys: list[str] = field(default_factory=list, repr=False)
+    block_left: np.ndarray | None = field(default=None, repr=False)
 
     def inputs(self, indices: Sequence[int]) -> tuple[list[str], list[tuple[str, ...]], list[str] | None]:
         """(hypotheses, references, sources or None) of the segments at `indices`, as metrics take them."""
@@ -112,11 +132,27 @@ class StatisticsJob:
             for i, d in zip(indices, details or []):
                 self.details[i] = d
         self._fill(indices, stats)
-        if self.keys:
+        if self.block_keys:
+            self._save_blocks(cache, indices)
+        elif self.keys:
             if self.metric.has_segment_details:  # stored first: a row counts as done only when both are there
                 cache.put_many(SEGMENT_DETAILS, {self.keys[i]: d for i, d in zip(indices, details or [])})
             rows = self.stats[list(indices)]
             cache.put_many(STATISTICS, {self.keys[i]: row.tolist() for i, row in zip(indices, rows)})
+
+    def _save_blocks(self, cache: Cache, indices: Sequence[int]) -> None:
+        """Store every block that the rows at `indices` complete."""
+        if isinstance(indices, range) and indices.step == 1:
+            touched = np.arange(indices.start // self.block, (indices.stop - 1) // self.block + 1) if len(indices) \
+                else np.zeros(0, dtype=np.int64)
+            counts = np.array([min(indices.stop, (b + 1) * self.block) - max(indices.start, b * self.block)
+                               for b in touched], dtype=np.int64)
+        else:
+            touched, counts = np.unique(np.asarray(indices, dtype=np.int64) // self.block, return_counts=True)
+        self.block_left[touched] -= counts
+        done = [int(b) for b in touched if self.block_left[b] == 0]
+        cache.put_blobs(STATISTICS_BLOCK, {self.block_keys[b]: _npy(self.stats[b * self.block:(b + 1) * self.block])
+                                           for b in done})
 
     def result(self) -> tuple[np.ndarray, list[dict] | None, int]:
         """(statistics, details or None, rows computed); every missing row must have been stored."""
@@ -127,30 +163,69 @@ class StatisticsJob:
 
     def save_matrix(self, cache: Cache) -> None:
         """Store the complete statistics as one matrix (see the module docstring); rows must all be there."""
-        if self.matrix is None and not self.metric.has_segment_details and cache.path is not None:
-            buffer = io.BytesIO()
-            np.save(buffer, self.result()[0], allow_pickle=False)
-            cache.put_blob(STATISTICS_MATRIX, self.matrix_key, buffer.getvalue())
+        if self.matrix is None and self.matrix_key and not self.metric.has_segment_details and cache.path is not None:
+            cache.put_blob(STATISTICS_MATRIX, self.matrix_key, _npy(self.result()[0]))
 
 
-def _cached_matrix(cache: Cache, key: str, shape0: int) -> np.ndarray | None:
-    blob = cache.get_blob(STATISTICS_MATRIX, key)
+def _npy(matrix: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, matrix, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _matrix_of(blob: bytes | None, shape0: int) -> np.ndarray | None:
+    """The matrix of a cached blob, if it is one of `shape0` rows (else None: computed again)."""
     if blob is None:
         return None
     matrix = np.load(io.BytesIO(blob), allow_pickle=False)
     return matrix if matrix.ndim == 2 and matrix.shape[0] == shape0 else None
 
 
-def look_up_statistics(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache) -> StatisticsJob:
-    """Look up the cached rows of `metric` for `hyps` on `testset`; the job lists the missing ones."""
+def _segment_parts(metric: Metric, testset: TestSet, hyps: Sequence[str], start: int = 0,
+                   stop: int | None = None) -> list[tuple[str, ...]]:
+    """What a segment's statistics depend on, for the segments in [start, stop): hypothesis, source ("" for
+    metrics that do not read it), references."""
+    segs = testset.segments[start:stop]
+    return [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps[start:stop], segs)]
+
+
+def _look_up_blocks(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache, key: str,
+                    block: int) -> StatisticsJob:
+    n = len(hyps)
+    starts = range(0, n, block)
+    keys = [statistics_block_key(key, _segment_parts(metric, testset, hyps, s, s + block)) for s in starts]
+    found = cache.get_blobs(STATISTICS_BLOCK, keys)
+    sizes = np.array([min(n, s + block) - s for s in starts], dtype=np.int64)
+    left = sizes.copy()
+    job = StatisticsJob(metric, testset, hyps, [], range(n), block=block, block_keys=keys, block_left=left)
+    for b, k in enumerate(keys):
+        matrix = _matrix_of(found.get(k), int(sizes[b]))
+        if matrix is not None:
+            job._fill(range(starts[b], starts[b] + int(sizes[b])), matrix)
+            left[b] = 0
+    if not left.any():
+        job.missing = []
+    elif left.all():
+        job.missing = range(n)
+    else:
+        job.missing = np.concatenate([np.arange(starts[b], starts[b] + sizes[b]) for b in np.flatnonzero(left)])
+    return job
+
+
+def look_up_statistics(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache,
+                       block: int | None = None) -> StatisticsJob:
+    """Look up the cached statistics of `metric` for `hyps` on `testset`; the job lists the missing segments.
+    `block`: segments per cached block of a string metric (default STRING_CACHE_BLOCK)."""
     hyps = list(hyps)
     if cache.path is None:  # nothing is stored, nothing found: no keys to build
         return StatisticsJob(metric, testset, hyps, [], range(len(hyps)))
     key = metric_key(metric.signature(testset.num_refs), metric.implementation)
-    parts = [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps, testset.segments)]
+    if cached_in_blocks(metric):
+        return _look_up_blocks(metric, testset, hyps, cache, key, block or STRING_CACHE_BLOCK)
+    parts = _segment_parts(metric, testset, hyps)
     matrix_key = statistics_matrix_key(key, parts)
     if not metric.has_segment_details:
-        matrix = _cached_matrix(cache, matrix_key, len(parts))
+        matrix = _matrix_of(cache.get_blob(STATISTICS_MATRIX, matrix_key), len(parts))
         if matrix is not None:
             return StatisticsJob(metric, testset, hyps, [], [], matrix_key=matrix_key, matrix=matrix)
     keys = [statistics_key(key, h, src, refs) for h, src, *refs in parts]
@@ -176,7 +251,7 @@ def segment_statistics_and_details(metric: Metric, testset: TestSet, hyps: list[
                                    chunk_size: int | None = None) -> tuple[np.ndarray, list[dict] | None, int]:
     """Statistics of `metric` for one system (and the per-segment details of metrics that have them, None
     otherwise), missing rows computed and stored chunk by chunk. Returns (statistics, details, rows computed)."""
-    job = look_up_statistics(metric, testset, hyps, cache)
+    job = look_up_statistics(metric, testset, hyps, cache, block=chunk_size)
     for task in _tasks([job], _chunk_size(metric, chunk_size)):
         _run_task(task, cache)
     job.save_matrix(cache)

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
+from functools import cache
 from statistics import NormalDist
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class SignificanceSettings:
             raise ConfigError(f"significance.seed must be a non-negative integer, not {self.seed!r}")
 
     @classmethod
-    def from_config(cls, node: Mapping[str, Any] | None) -> "SignificanceSettings":
+    def from_config(cls, node: Mapping[str, Any] | None) -> SignificanceSettings:
         """From a config mapping; unknown keys get a "did you mean" error, wrong types a one-line error."""
         import typing
 
@@ -269,7 +270,7 @@ def _count_kernel(indices, out):
             row[indices[b, j]] += 1.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled_counter():
     """`_count_kernel` compiled with numba (cached on disk), or None without numba (then `np.bincount`)."""
     try:

@@ -17,6 +17,7 @@ import sacrebleu
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, ROOT
 from sacrebleu.significance import PairedTest
 
+from harness import significance
 from harness.baseline import load_scored_run, read_baseline, write_baseline
 from harness.cli import main
 from harness.compare import (
@@ -32,7 +33,6 @@ from harness.compare import (
 from harness.config import compose
 from harness.results import load_run
 from harness.run import evaluate
-from harness import significance
 from harness.significance import SignificanceSettings
 from harness.textio import read_lines
 

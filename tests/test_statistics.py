@@ -9,7 +9,7 @@ import pytest
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, count_statistics_calls
 
 import harness.metric_statistics as statistics
-from harness.cache import STATISTICS, STATISTICS_MATRIX, Cache
+from harness.cache import STATISTICS, STATISTICS_BLOCK, STATISTICS_MATRIX, Cache
 from harness.cli import main
 from harness.config import build_metric
 from harness.data import load_parallel
@@ -128,13 +128,37 @@ def test_another_implementation_tag_misses_the_statistics_cache(flores, tmp_path
     cache.close()
 
 
-def test_a_complete_system_is_read_back_as_one_matrix(flores, tmp_path):
+def test_string_metrics_are_cached_a_block_of_segments_at_a_time(flores, tmp_path):
+    """1,012 segments in blocks of 1,000: two values per system, no row per segment; one changed hypothesis
+    makes its block (and only its block) be computed again."""
     ts, systems = flores
     cache = Cache(tmp_path / "c.sqlite")
     metric = build_metric("chrf")
     jobs = [look_up_statistics(metric, ts, hyps, cache) for hyps in systems]
     compute_missing(jobs, cache, workers=1, progress=False)
-    assert cache.count(STATISTICS_MATRIX) == 3
+    assert cache.count(STATISTICS_BLOCK) == 3 * 2 and cache.count(STATISTICS) == cache.count(STATISTICS_MATRIX) == 0
+    again = look_up_statistics(metric, ts, systems[0], cache)
+    assert len(again.missing) == 0 and (again.result()[0] == jobs[0].result()[0]).all()
+    refs = [s.refs for s in ts.segments]
+    for i, block in ((5, range(1000)), (1011, range(1000, 1012))):
+        changed = list(systems[0])
+        changed[i] = "a new translation"
+        partial = look_up_statistics(metric, ts, changed, cache)
+        assert list(partial.missing) == list(block)
+        compute_missing([partial], cache, workers=1, progress=False)
+        assert (partial.result()[0] == build_metric("chrf").segment_statistics(changed, refs)).all()
+
+
+def test_model_metrics_keep_a_row_per_segment_and_read_a_complete_system_as_one_matrix(flores, tmp_path):
+    """A metric whose rows took a model's forward pass (here chrF made to look like one) keeps every row: one
+    changed hypothesis computes only that segment."""
+    ts, systems = flores
+    cache = Cache(tmp_path / "c.sqlite")
+    metric = build_metric("chrf")
+    metric.parallel_safe = False
+    jobs = [look_up_statistics(metric, ts, hyps, cache) for hyps in systems]
+    compute_missing(jobs, cache, workers=1, progress=False)
+    assert cache.count(STATISTICS_MATRIX) == 3 and cache.count(STATISTICS_BLOCK) == 0
     assert cache.count(STATISTICS) == len({k for job in jobs for k in job.keys})  # shared rows stored once
     again = look_up_statistics(metric, ts, systems[0], cache)
     assert again.matrix is not None and again.missing == []
@@ -175,11 +199,12 @@ def test_without_a_cache_file_no_key_is_built_and_chunks_share_prepared_referenc
 
 
 def test_partly_cached_systems_in_small_chunks_in_workers(flores, tmp_path, monkeypatch):
-    """Rows missing here and there (one system cached, one changed in a few segments, one new), computed by
+    """Blocks missing here and there (one system cached, one changed in a few segments, one new), computed by
     two worker processes in chunks of 100 segments: the statistics of one plain call per system."""
     ts, systems = flores
     cache = Cache(tmp_path / "c.sqlite")
     metrics = [build_metric("bleu"), build_metric("chrf++")]
+    monkeypatch.setattr(statistics, "STRING_CACHE_BLOCK", 100)
     for m in metrics:
         statistics.segment_statistics(m, ts, systems[0], cache)
     changed = list(systems[0])
@@ -189,7 +214,8 @@ def test_partly_cached_systems_in_small_chunks_in_workers(flores, tmp_path, monk
     monkeypatch.setattr(statistics, "STRING_CHUNK", 100)
     inputs = [systems[0], changed, systems[1][:300] + systems[2][300:]]
     jobs = [look_up_statistics(m, ts, hyps, cache) for m in metrics for hyps in inputs]
-    assert [len(job.missing) for job in jobs][:2] == [0, 3] and len(jobs[2].missing) > 900
+    # blocks of 100: the changed segments' blocks 0, 5 and 10 (10 holds the last 12 segments)
+    assert [len(job.missing) for job in jobs][:2] == [0, 212] and len(jobs[2].missing) == 1012
     assert compute_missing(jobs, cache, workers=2, progress=False) == {}
     refs = [s.refs for s in ts.segments]
     for job, (m, hyps) in zip(jobs, [(m, h) for m in metrics for h in inputs]):
