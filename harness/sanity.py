@@ -14,7 +14,9 @@ here changes a score.
 in the hypotheses counts it only where none of the segment's references has it too, so a test set that
 legitimately contains repetitions, entities or zero-width characters raises nothing. All checks run over
 every segment at once (regular expressions over the joined text, numpy for the rest): 100,000 segments take
-about 4 s on one core of the 2-core CI machine (half of it splitting words), 0.15 s for FLORES' 1,012.
+about 3-4 s on one core of the 2-core CI machine (half of it splitting words) and 0.3 GB, 0.15 s for FLORES'
+1,012. Larger test sets are checked on a sample of `max_segments` (see `_sample`), so that a million segments
+cost the same.
 
 Language identification uses **py3langid** (BSD-3-Clause), a maintained fork of langid.py: its model (97
 languages, naive Bayes over byte n-grams) ships inside the 0.75 MB wheel, it needs only numpy, loads in
@@ -34,7 +36,7 @@ import operator
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Sequence
 
@@ -151,6 +153,16 @@ class Thresholds:
     # A line this long (bytes) is not a segment: a file without \n line ends, or not text at all.
     max_line_bytes: int = 1_000_000
 
+    # ---- size
+    # A test set of more segments than this is checked on a sample of this many (SAMPLE_BLOCKS blocks of
+    # consecutive segments spread evenly; duplicates are still looked for among all): time and memory stay
+    # those of 100,000 segments (about 4 s and 0.4 GB per system on one core) at any size, and a share of 5%
+    # is estimated within about 0.2 points. Messages of flags from a sample say so.
+    max_segments: int = 100_000
+
+
+# blocks of consecutive segments in the sample of a test set longer than Thresholds.max_segments
+SAMPLE_BLOCKS = 20
 
 # Stable ids and what they mean, for legends and documentation.
 CHECKS: dict[str, str] = {
@@ -333,15 +345,21 @@ def _lines(positions: Sequence[int], limit: int = 5) -> str:
     return f"line {shown}" if len(positions) == 1 else f"lines {shown}" + (", ..." if len(positions) > limit else "")
 
 
-def _flag(check: str, mask: np.ndarray, total: int, threshold: float, message: str, *,
+def _at(line_of: np.ndarray | None, positions: np.ndarray) -> np.ndarray:
+    """File positions of checked segments: `line_of` maps a sample's positions to the file's (None: no sample)."""
+    return positions if line_of is None else line_of[positions]
+
+
+def _flag(line_of: np.ndarray | None, check: str, mask: np.ndarray, total: int, threshold: float, message: str, *,
           escalate_at: float | None = None) -> list[Flag]:
     """A flag for the segments in `mask` when their share of `total` is above `threshold`; `message` may
-    use {share} ("12% (121 of 1,012)") and {lines} ("lines 3, 7, 9, ..."). An error at `escalate_at`."""
+    use {share} ("12% (121 of 1,012)") and {lines} ("lines 3, 7, 9, ...": file lines, through `line_of`
+    when a sample was checked). An error at `escalate_at`."""
     count = int(mask.sum())
     if total == 0 or count == 0 or count / total <= threshold:
         return []
     share = count / total
-    positions = np.flatnonzero(mask)
+    positions = _at(line_of, np.flatnonzero(mask))
     severity = ERROR if escalate_at is not None and share >= escalate_at else WARNING
     return [Flag(check, severity, count, share, message.format(share=_of(count, total), lines=_lines(positions)),
                  tuple(int(i) for i in positions[:5]))]
@@ -357,6 +375,29 @@ def _check_lengths(*sequences: Sequence) -> int:
 
 def _errors_first(flags: list[Flag]) -> list[Flag]:
     return sorted(flags, key=lambda f: f.severity != ERROR)
+
+
+def _sample(n: int, th: Thresholds) -> np.ndarray | None:
+    """The segments checked in a test set of more than `max_segments` (None: all of them): SAMPLE_BLOCKS blocks
+    of consecutive segments, spread evenly from the first line to the last, so that a shift or a run of bad
+    lines still shows inside a block. Deterministic: the same file gets the same sample."""
+    if n <= th.max_segments:
+        return None
+    width = max(1, th.max_segments // SAMPLE_BLOCKS)
+    starts = np.linspace(0, n - width, SAMPLE_BLOCKS).round().astype(np.int64)
+    return np.unique((starts[:, None] + np.arange(width)).ravel())
+
+
+def _take(items: Sequence, positions: np.ndarray) -> list:
+    return [items[i] for i in positions.tolist()]
+
+
+def _sampled(flags: list[Flag], line_of: np.ndarray | None, n: int) -> list[Flag]:
+    """Flags of a sample say so: their shares are of the segments checked."""
+    if line_of is None:
+        return flags
+    note = f" [checked on a sample: {line_of.size:,} of {n:,} segments, in {SAMPLE_BLOCKS} blocks spread evenly]"
+    return [replace(f, message=f.message + note) for f in flags]
 
 
 # --------------------------------------------------------------------------------- language identification
@@ -411,18 +452,37 @@ class _Words:
 
 
 def _words(folded_h: str, folded_r: str) -> tuple[_Words, _Words, np.ndarray]:
-    """The words (\\w+) of both sides as ids, numbered in order of first appearance so that everything
-    computed from them is deterministic; and the length of each word in the vocabulary."""
-    words_h, words_r = _WORD.findall(folded_h), _WORD.findall(folded_r)
-    index = dict(zip(dict.fromkeys(words_r + words_h), itertools.count()))
+    """The words (\\w+) of both sides as ids, numbered in order of first appearance (references first) so that
+    everything computed from them is deterministic; and the length of each word in the vocabulary."""
+    index: dict[str, int] = {}
+    ids_r = _word_ids(folded_r, index)
+    ids_h = _word_ids(folded_h, index)
     newline = index.get("\n", -1)
 
-    def side(words: list[str]) -> _Words:
-        ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+    def side(ids: np.ndarray) -> _Words:
         is_newline = ids == newline
         return _Words(ids[~is_newline], np.cumsum(is_newline)[~is_newline])
 
-    return side(words_h), side(words_r), np.fromiter(map(len, index), dtype=np.int64, count=len(index))
+    return side(ids_h), side(ids_r), np.fromiter(map(len, index), dtype=np.int64, count=len(index))
+
+
+_PIECE_CHARS = 1 << 20
+
+
+def _word_ids(folded: str, index: dict[str, int]) -> np.ndarray:
+    """Ids of the words and item breaks of `folded`, new words numbered in `index` as they first appear. A
+    megabyte of text at a time, cut at item breaks: the words never exist as one list (at 100,000 segments
+    that list alone takes 100 MB)."""
+    pieces = []
+    start = 0
+    while start < len(folded):
+        end = folded.find("\n", start + _PIECE_CHARS)
+        end = len(folded) if end < 0 else end
+        words = _WORD.findall(folded, start, end)  # a piece starts at an item break: "\n" is its first token
+        pieces.append(np.fromiter((index.setdefault(w, len(index)) for w in words), dtype=np.int64,
+                                  count=len(words)))
+        start = end
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
 
 
 def _runs(equal: np.ndarray, length: int) -> np.ndarray:
@@ -518,7 +578,7 @@ def _misaligned(words_h: _Words, words_r: _Words, vocab: int, hyp: _Column, ref:
     return best
 
 
-def _alignment_flags(best: np.ndarray, th: Thresholds) -> list[Flag]:
+def _alignment_flags(best: np.ndarray, th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
     n = best.size
     flagged = np.flatnonzero(best >= 0)
     if flagged.size == 0:
@@ -532,19 +592,19 @@ def _alignment_flags(best: np.ndarray, th: Thresholds) -> list[Flag]:
     shuffled = (best >= 0) & ~shifted
     flags = []
     if shifted.any():
-        start = int(np.flatnonzero(shifted)[0]) + 1
+        start = int(_at(line_of, np.flatnonzero(shifted)[:1])[0]) + 1
         which = {1: "the next segment", -1: "the previous segment"}.get(
             top, f"the segment {abs(top)} lines {'below' if top > 0 else 'above'}")
         cause = (f"{'a line is' if top == 1 else f'{top} lines are'} missing from the hypothesis file around "
                  f"line {start} (and as many were added further down, since the line counts agree)" if top > 0
                  else f"{'an extra line was' if top == -1 else f'{-top} extra lines were'} inserted into the "
                  f"hypothesis file around line {start}")
-        flags += _flag("shifted_lines", shifted, n, th.misaligned,
+        flags += _flag(line_of, "shifted_lines", shifted, n, th.misaligned,
                        f"{{share}} of hypotheses match the reference of {which} better than their own, from line "
                        f"{start} on: {cause}; regenerate the file or check how it was written (empty outputs "
                        "dropped, a header line, a translation split over two lines)",
                        escalate_at=th.error_share)
-    flags += _flag("shuffled_lines", shuffled, n, th.misaligned,
+    flags += _flag(line_of, "shuffled_lines", shuffled, n, th.misaligned,
                    "{share} of hypotheses match the reference of some other segment better than their own "
                    "({lines}): the output is not in test-set order (sorted by length for batching and not "
                    "restored?) or belongs to another version of the test set",
@@ -558,11 +618,20 @@ def check_hypotheses(sources: Sequence[str], references: Sequence[Sequence[str]]
                      src_lang: str, tgt_lang: str, thresholds: Thresholds = Thresholds()) -> list[Flag]:
     """Problems of one system's output on one test set, errors first. `references[i]` holds the references
     of segment i; the languages are ISO 639-1 or FLORES-200 codes. Raises DataError when the three do not
-    have one entry per segment."""
+    have one entry per segment. A test set of more than `max_segments` is checked on a sample (`_sample`)."""
     th = thresholds
     n = _check_lengths(sources, references, hypotheses)
     if n == 0:
         return []
+    line_of = _sample(n, th)
+    if line_of is not None:
+        sources, references, hypotheses = (_take(x, line_of) for x in (sources, references, hypotheses))
+    return _sampled(_hypothesis_flags(sources, references, hypotheses, src_lang, tgt_lang, th, line_of), line_of, n)
+
+
+def _hypothesis_flags(sources: Sequence[str], references: Sequence[Sequence[str]], hypotheses: Sequence[str],
+                      src_lang: str, tgt_lang: str, th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
+    n = len(hypotheses)
     hyp, src, ref = _column(hypotheses), _column(sources), _reference_column(references)
     hyp_empty, src_empty = _empty(hyp), _empty(src)
     folded_h, folded_r = _fold(hyp), _fold(ref)
@@ -570,28 +639,28 @@ def check_hypotheses(sources: Sequence[str], references: Sequence[Sequence[str]]
     best = _misaligned(words_h, words_r, word_lengths.size, hyp, ref, th)
     misaligned = best >= 0
 
-    flags = _flag("empty_output", hyp_empty & ~src_empty, n, th.empty_output,
+    flags = _flag(line_of, "empty_output", hyp_empty & ~src_empty, n, th.empty_output,
                   "{share} of hypotheses are empty for a non-empty source ({lines}): translation failed for them "
                   "(failed requests, a lost batch, a crash); translate those segments again",
                   escalate_at=th.error_share)
-    flags += _copies(hyp, src, ref, folded_h, folded_r, src_empty, th)
-    flags += _alignment_flags(best, th)
-    flags += _language(hyp.items, src_lang, tgt_lang, th)
-    flags += _loops_and_lengths(hyp, src, ref, folded_r, words_h, word_lengths, hyp_empty | misaligned, th)
-    flags += _leftovers(hyp, ref, th)
-    flags += _formatting(hyp, ref, th)
+    flags += _copies(hyp, src, ref, folded_h, folded_r, src_empty, th, line_of)
+    flags += _alignment_flags(best, th, line_of)
+    flags += _language(hyp.items, src_lang, tgt_lang, th, line_of)
+    flags += _loops_and_lengths(hyp, src, ref, folded_r, words_h, word_lengths, hyp_empty | misaligned, th, line_of)
+    flags += _leftovers(hyp, ref, th, line_of)
+    flags += _formatting(hyp, ref, th, line_of)
     return _errors_first(flags)
 
 
 def _copies(hyp: _Column, src: _Column, ref: _Column, folded_h: str, folded_r: str, src_empty: np.ndarray,
-            th: Thresholds) -> list[Flag]:
+            th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
     n = hyp.n_segments
     norm_h, norm_s = _normalised(folded_h, hyp), _normalised(_fold(src), src)
     copy = np.fromiter(map(operator.eq, norm_h, norm_s), dtype=bool, count=n) & ~src_empty
     if copy.any():  # leave out segments whose reference is the source too: those copies are right
         norm_r = _normalised(folded_r, ref)
         copy &= ~_any(_per_item(lambda k: norm_r[k] == norm_s[ref.owner[k]], range(len(norm_r))), ref)
-    flags = _flag("copy_of_source", copy, n, th.copy_of_source,
+    flags = _flag(line_of, "copy_of_source", copy, n, th.copy_of_source,
                   "{share} of hypotheses are copies of their source ({lines}): the system did not translate them "
                   "(a wrong target-language setting, a fallback that returns the input, or the source file "
                   "passed as output)",
@@ -601,7 +670,7 @@ def _copies(hyp: _Column, src: _Column, ref: _Column, folded_h: str, folded_r: s
     exact = _any(_per_item(lambda k: bool(ref.items[k]) and ref.items[k] == hyp.items[ref.owner[k]],
                            range(len(ref.items))), ref)
     if long_ref.sum() >= 10:
-        flags += _flag("copy_of_reference", exact & long_ref, int(long_ref.sum()), th.copy_of_reference,
+        flags += _flag(line_of, "copy_of_reference", exact & long_ref, int(long_ref.sum()), th.copy_of_reference,
                        f"{{share}} of hypotheses whose reference has {th.copy_min_words} words or more are identical "
                        "to it ({lines}): the reference file was probably passed as output, or the system was "
                        "trained on this test set",
@@ -609,7 +678,8 @@ def _copies(hyp: _Column, src: _Column, ref: _Column, folded_h: str, folded_r: s
     return flags
 
 
-def _language(items: list[str], src_lang: str, tgt_lang: str, th: Thresholds) -> list[Flag]:
+def _language(items: list[str], src_lang: str, tgt_lang: str, th: Thresholds, line_of: np.ndarray | None
+              ) -> list[Flag]:
     tgt, src_code = _iso(tgt_lang), _iso(src_lang)
     result = _off_target(items, tgt, th)
     if result is None:
@@ -625,12 +695,13 @@ def _language(items: list[str], src_lang: str, tgt_lang: str, th: Thresholds) ->
             "whether this is the output of another language pair")
     return [Flag("off_target", ERROR if share >= th.error_share else WARNING, int(wrong.size), share,
                  f"{_of(int(wrong.size), judged)} of the hypotheses identified (an even sample of those of "
-                 f"{th.langid_min_chars}+ characters) are not in {_language_name(tgt)}, {hint} ({_lines(wrong)})",
-                 tuple(int(i) for i in wrong[:5]))]
+                 f"{th.langid_min_chars}+ characters) are not in {_language_name(tgt)}, {hint} "
+                 f"({_lines(_at(line_of, wrong))})", tuple(int(i) for i in _at(line_of, wrong[:5])))]
 
 
 def _loops_and_lengths(hyp: _Column, src: _Column, ref: _Column, folded_r: str, words_h: _Words,
-                       word_lengths: np.ndarray, unjudged: np.ndarray, th: Thresholds) -> list[Flag]:
+                       word_lengths: np.ndarray, unjudged: np.ndarray, th: Thresholds,
+                       line_of: np.ndarray | None) -> list[Flag]:
     n = hyp.n_segments
     len_h = np.fromiter(map(len, hyp.items), dtype=np.float64, count=n)
     len_s = np.fromiter(map(len, src.items), dtype=np.float64, count=n)
@@ -661,17 +732,17 @@ def _loops_and_lengths(hyp: _Column, src: _Column, ref: _Column, folded_r: str, 
         if len(words) >= 20 and len(set(words)) < 0.4 * len(words):
             loop[i] = True
     return [
-        *_flag("ngram_loop", loop, n, th.ngram_loop,
+        *_flag(line_of, "ngram_loop", loop, n, th.ngram_loop,
                "{share} of hypotheses repeat a word or phrase over and over ({lines}): the model falls into loops "
                "(hallucination); try a repetition penalty or no_repeat_ngram_size, or check that long inputs "
                "were not truncated",
                escalate_at=th.error_share),
-        *_flag("too_long", too_long & ~loop, n, th.length_ratio,
+        *_flag(line_of, "too_long", too_long & ~loop, n, th.length_ratio,
                f"{{share}} of hypotheses are over {th.length_factor:g} times longer than usual in this test set, "
                "against both source and reference ({lines}): run-on or hallucinated output, or several "
                "translations on one line",
                escalate_at=th.error_share),
-        *_flag("too_short", too_short, n, th.length_ratio,
+        *_flag(line_of, "too_short", too_short, n, th.length_ratio,
                f"{{share}} of hypotheses are under 1/{th.length_factor:g} of the usual length in this test set, "
                "against both source and reference ({lines}): outputs cut off (max_new_tokens or max_length too "
                "small, input truncated) or a translation split over lines",
@@ -679,7 +750,7 @@ def _loops_and_lengths(hyp: _Column, src: _Column, ref: _Column, folded_r: str, 
     ]
 
 
-def _leftovers(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
+def _leftovers(hyp: _Column, ref: _Column, th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
     """What decoding or file handling left in the text: model tokens, control and invisible characters."""
     n = hyp.n_segments
     flags: list[Flag] = []
@@ -695,7 +766,7 @@ def _leftovers(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
         found = _only_in(hyp, ref, pattern)
         if found.sum() > th.model_tokens * n:
             seen = ", ".join(hyp.found(pattern, found))
-            flags += _flag(check, found, n, th.model_tokens,
+            flags += _flag(line_of, check, found, n, th.model_tokens,
                            f"{{share}} of hypotheses contain {what} ({seen}; {{lines}}): {fix}")
 
     control = hyp.matching(_CONTROL)
@@ -706,23 +777,23 @@ def _leftovers(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
         else:
             codes = ", ".join(f"U+{ord(c):04X}" for c in hyp.found(_CONTROL, control))
             what = f"control characters ({codes}): binary garbage or a broken encoding; fix how the file was written"
-        flags += _flag("control_characters", control, n, th.control_characters,
+        flags += _flag(line_of, "control_characters", control, n, th.control_characters,
                        f"{{share}} of hypotheses contain {what} ({{lines}})", escalate_at=th.error_share)
     invisible = _only_in(hyp, ref, _INVISIBLE)
     if invisible.sum() > th.invisible_characters * n:
         chars = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip()
                           for c in hyp.found(_INVISIBLE, invisible))
-        flags += _flag("invisible_characters", invisible, n, th.invisible_characters,
+        flags += _flag(line_of, "invisible_characters", invisible, n, th.invisible_characters,
                        f"{{share}} of hypotheses contain invisible characters their references lack ({chars}; "
                        "{lines}): they split or join words for every string metric; remove them")
     return flags
 
 
-def _formatting(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
+def _formatting(hyp: _Column, ref: _Column, th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
     """Tokenisation, escaping and Unicode normalisation that differ between hypotheses and references."""
     n = hyp.n_segments
     moses = _only_in(hyp, ref, _MOSES)
-    flags = _flag("moses_tokenized", moses, n, th.moses_tokenized,
+    flags = _flag(line_of, "moses_tokenized", moses, n, th.moses_tokenized,
                   "{share} of hypotheses look Moses-tokenised (\"don 't\", a space before , or ., @-@, &apos;) "
                   "where their references are not ({lines}): detokenise the output (sacremoses MosesDetokenizer "
                   "or detokenizer.perl) before scoring")
@@ -732,13 +803,13 @@ def _formatting(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
     ref_only = markup_r & ~markup_h
     if hyp_only.sum() >= ref_only.sum():
         seen = ", ".join(hyp.found(_MARKUP, hyp_only)) if hyp_only.sum() > th.markup_mismatch * n else ""
-        flags += _flag("markup_mismatch", hyp_only, n, th.markup_mismatch,
+        flags += _flag(line_of, "markup_mismatch", hyp_only, n, th.markup_mismatch,
                        f"{{share}} of hypotheses contain HTML entities or tags ({seen}) "
                        "that their references do not ({lines}): the output was HTML-escaped on the way (a web API, "
                        "an XML wrapper); unescape it (html.unescape)")
     else:
         seen = ", ".join(ref.found(_MARKUP, ref_only)) if ref_only.sum() > th.markup_mismatch * n else ""
-        flags += _flag("markup_mismatch", ref_only, n, th.markup_mismatch,
+        flags += _flag(line_of, "markup_mismatch", ref_only, n, th.markup_mismatch,
                        f"{{share}} of references contain HTML entities or tags ({seen}) "
                        "that the hypotheses do not ({lines}): the test set is escaped; unescape the references "
                        "(html.unescape)")
@@ -748,12 +819,12 @@ def _formatting(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
     # references not in NFC matter where the hypothesis has letters that decompose
     nfd_ref = hyp_nfc & ~refs_nfc & ~_per_item(partial(unicodedata.is_normalized, "NFD"), hyp.items)
     if nfd_hyp.sum() >= nfd_ref.sum():
-        flags += _flag("unicode_normalization", nfd_hyp, n, th.unicode_normalization,
+        flags += _flag(line_of, "unicode_normalization", nfd_hyp, n, th.unicode_normalization,
                        "{share} of hypotheses are not in Unicode NFC (letters decomposed into base and combining "
                        "marks, as in some Vietnamese text) while their references are ({lines}): string metrics "
                        "count those letters as errors; normalise the output (unicodedata.normalize('NFC', ...))")
     else:
-        flags += _flag("unicode_normalization", nfd_ref, n, th.unicode_normalization,
+        flags += _flag(line_of, "unicode_normalization", nfd_ref, n, th.unicode_normalization,
                        "{share} of references are not in Unicode NFC while the hypotheses are ({lines}): string "
                        "metrics count those letters as errors; normalise the references to NFC")
     return flags
@@ -763,21 +834,53 @@ def _formatting(hyp: _Column, ref: _Column, th: Thresholds) -> list[Flag]:
 
 def check_references(sources: Sequence[str], references: Sequence[Sequence[str]], src_lang: str, tgt_lang: str,
                      thresholds: Thresholds = Thresholds()) -> list[Flag]:
-    """Problems of the test set itself, errors first: they distort every system's score alike."""
+    """Problems of the test set itself, errors first: they distort every system's score alike. Duplicates are
+    looked for among all segments; the other checks look at a sample of a test set of more than
+    `max_segments` (`_sample`)."""
     th = thresholds
     n = _check_lengths(sources, references)
     if n == 0:
         return []
+    duplicate = _flag(None, "duplicate_segments", _duplicates(sources, references), n, th.duplicate_segments,
+                      "{share} of segments repeat an earlier segment's source and references ({lines}): the test "
+                      "set was concatenated with itself or has duplicates; scores hardly change but confidence "
+                      "intervals come out too narrow")
+    line_of = _sample(n, th)
+    if line_of is not None:
+        sources, references = _take(sources, line_of), _take(references, line_of)
+    return _errors_first(_sampled(_reference_flags(sources, references, src_lang, tgt_lang, th, line_of), line_of, n)
+                         + duplicate)
+
+
+def _duplicates(sources: Sequence[str], references: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per segment: does an earlier segment have the same source and references? One 64-bit hash per segment
+    (8 MB at a million, where a set of the segments' texts would hold them all again); a segment is called a
+    duplicate only after comparing its texts with the first segment of its hash."""
+    hashes = np.fromiter((hash((s, tuple(r))) for s, r in zip(sources, references)), dtype=np.int64,
+                         count=len(sources))
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    earlier = first[inverse]
+    candidates = np.flatnonzero(earlier != np.arange(len(sources)))
+    duplicate = np.zeros(len(sources), dtype=bool)
+    for i in candidates:
+        j = earlier[i]
+        duplicate[i] = sources[i] == sources[j] and tuple(references[i]) == tuple(references[j])
+    return duplicate
+
+
+def _reference_flags(sources: Sequence[str], references: Sequence[Sequence[str]], src_lang: str, tgt_lang: str,
+                     th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
+    n = len(sources)
     src, ref = _column(sources), _reference_column(references)
     src_empty = _empty(src)
-    flags = _flag("empty_references", _all(_empty(ref), ref) & ~src_empty, n, th.empty_references,
+    flags = _flag(line_of, "empty_references", _all(_empty(ref), ref) & ~src_empty, n, th.empty_references,
                   "{share} of segments have only empty references ({lines}): every system loses those segments; "
                   "the reference file is incomplete or was misread (a wrong column or field name)",
                   escalate_at=th.error_share)
 
     escaped = _only_in(ref, src, _MARKUP)
     seen = ", ".join(ref.found(_MARKUP, escaped)) if escaped.sum() > th.escaped_references * n else ""
-    flags += _flag("escaped_references", escaped, n, th.escaped_references,
+    flags += _flag(line_of, "escaped_references", escaped, n, th.escaped_references,
                    f"{{share}} of references contain HTML entities or tags ({seen}) that their sources do not "
                    "({lines}): the references are HTML-escaped; unescape them (html.unescape), or every system is "
                    "penalised for writing plain quotes and ampersands")
@@ -785,7 +888,7 @@ def check_references(sources: Sequence[str], references: Sequence[Sequence[str]]
     norm_s, norm_r = _normalised(_fold(src), src), _normalised(_fold(ref), ref)
     same = _any(_per_item(lambda k: bool(norm_r[k]) and norm_r[k] == norm_s[ref.owner[k]], range(len(norm_r))),
                 ref)
-    flags += _flag("reference_equals_source", same, n, th.reference_equals_source,
+    flags += _flag(line_of, "reference_equals_source", same, n, th.reference_equals_source,
                    "{share} of references are identical to their source ({lines}): the source file was passed as "
                    "reference, or the test set has untranslated segments (a system that copies its input scores "
                    "high on them)",
@@ -794,27 +897,15 @@ def check_references(sources: Sequence[str], references: Sequence[Sequence[str]]
     not_nfc = ~_all(_is_nfc(ref.items), ref)
     if not_nfc.sum() > th.nfd_references * n:
         src_nfc = float(_is_nfc(src.items).mean())
-        flags += _flag("nfd_references", not_nfc, n, th.nfd_references,
+        flags += _flag(line_of, "nfd_references", not_nfc, n, th.nfd_references,
                        f"{{share}} of references are not in Unicode NFC (letters decomposed into base and combining "
                        f"marks) while {_pct(src_nfc)} of sources are ({{lines}}): systems write NFC, so string "
                        "metrics count those letters as errors; normalise the reference file to NFC")
-
-    seen: set[tuple] = set()
-    duplicate = np.zeros(n, dtype=bool)
-    for i, key in enumerate(zip(src.items, map(tuple, references))):
-        duplicate[i] = key in seen
-        seen.add(key)
-    flags += _flag("duplicate_segments", duplicate, n, th.duplicate_segments,
-                   "{share} of segments repeat an earlier segment's source and references ({lines}): the test set "
-                   "was concatenated with itself or has duplicates; scores hardly change but confidence intervals "
-                   "come out too narrow")
-
-    flags += _reference_language(src, references, src_lang, tgt_lang, th)
-    return _errors_first(flags)
+    return flags + _reference_language(src, references, src_lang, tgt_lang, th, line_of)
 
 
 def _reference_language(src: _Column, references: Sequence[Sequence[str]], src_lang: str, tgt_lang: str,
-                        th: Thresholds) -> list[Flag]:
+                        th: Thresholds, line_of: np.ndarray | None) -> list[Flag]:
     tgt, src_code = _iso(tgt_lang), _iso(src_lang)
     result = _off_target([refs[0] if refs else "" for refs in references], tgt, th)
     if result is None or result[0].size / result[1] <= th.off_target_references:
@@ -831,8 +922,8 @@ def _reference_language(src: _Column, references: Sequence[Sequence[str]], src_l
     return [Flag("off_target_references", ERROR if share >= th.error_share else WARNING, int(wrong.size), share,
                  f"{_of(int(wrong.size), judged)} of the references identified (an even sample of those of "
                  f"{th.langid_min_chars}+ characters) are not in {_language_name(tgt)}, mostly "
-                 f"{_language_name(lang)}{hint}; check the test set's languages and files ({_lines(wrong)})",
-                 tuple(int(i) for i in wrong[:5]))]
+                 f"{_language_name(lang)}{hint}; check the test set's languages and files "
+                 f"({_lines(_at(line_of, wrong))})", tuple(int(i) for i in _at(line_of, wrong[:5])))]
 
 
 # ------------------------------------------------------------------------------------------------- files

@@ -410,3 +410,37 @@ def test_flag_fields():
     flag = Flag("empty_output", WARNING, 2, 0.1, "message", (3, 7))
     assert flag.as_dict() == {"check": "empty_output", "severity": "warning", "segments": 2, "share": 0.1,
                               "message": "message", "examples": [3, 7]}
+
+
+# ------------------------------------------------------------------------------- large test sets: a sample
+
+def test_a_large_test_set_is_checked_on_a_sample_whose_flags_name_file_lines(flores):
+    """Past max_segments the checks look at blocks of consecutive segments spread over the file (here 200 of
+    1,012: 20 blocks of 10); a line lost at line 601 still shows as a shift, and every line the flag names is
+    a line of the file that really is shifted."""
+    src, ref, hyp = flores
+    refs = [(r,) for r in ref]
+    lost = hyp[:600] + hyp[601:] + [""]  # line 601 lost: from there on each line holds the next one's translation
+    sampled = Thresholds(max_segments=200)
+    flag = flags_by_check(check_hypotheses(src, refs, lost, "vi", "en", sampled))["shifted_lines"]
+    assert "[checked on a sample: 200 of 1,012 segments, in 20 blocks spread evenly]" in flag.message
+    assert all(600 <= i < 1011 and lost[i] == hyp[i + 1] for i in flag.examples)
+    assert f"around line {flag.examples[0] + 1}" in flag.message
+    assert 0.2 < flag.share < 0.5  # the blocks after line 601: about 8 of 20
+    # the whole file, unsampled, names the same first lines
+    whole = flags_by_check(check_hypotheses(src, refs, lost, "vi", "en"))["shifted_lines"]
+    assert "sample" not in whole.message and set(flag.examples) <= set(np.flatnonzero(
+        [lost[i] == hyp[i + 1] for i in range(1011)]).tolist())
+
+
+def test_a_large_test_set_looks_for_duplicates_among_all_its_segments(flores):
+    """A test set concatenated with itself: every segment of the second half repeats one of the first, however
+    far apart, though the other checks see a sample only."""
+    src, ref, _ = flores
+    refs = [(r,) for r in ref]
+    flags = flags_by_check(check_references(src + src, refs + refs, "vi", "en", Thresholds(max_segments=200)))
+    duplicate = flags["duplicate_segments"]
+    assert duplicate.segments == 1012 and duplicate.examples == (1012, 1013, 1014, 1015, 1016)
+    assert "sample" not in duplicate.message
+    # the same texts under another segment: not a duplicate (the source differs)
+    assert "duplicate_segments" not in checks_of(check_references(src + src[1:] + src[:1], refs + refs, "vi", "en"))
