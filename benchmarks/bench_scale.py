@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="segments of the per-system extraction comparison (default 20240; TER a quarter of it)")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--quick", action="store_true", help="2,024 / 10,120 segments, 100 resamples, no targets")
+    p.add_argument("--without-numba", action="store_true",
+                   help="also run the end-to-end harness command with numba hidden (its exact numpy engine)")
     args = p.parse_args(argv)
     if args.quick:
         args.segments, args.million, args.extraction_segments, args.resamples = 2024, 10_120, 1012, 100
@@ -134,8 +137,12 @@ class Timed:
     output: str
 
 
-def timed(cmd: list[str]) -> Timed:
+def timed(cmd: list[str], hide_numba: bool = False) -> Timed:
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    if hide_numba:  # a module named numba that fails to import, first on the path: what an install without it does
+        shim = Path(tempfile.mkdtemp(prefix="no-numba-"))
+        (shim / "numba.py").write_text('raise ImportError("numba hidden by the benchmark")\n')
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
     env.pop("SACREBLEU_SEED", None)  # sacreBLEU's default seed is 12345, the harness' is an argument
     peak = 0
     t0 = time.perf_counter()
@@ -152,6 +159,8 @@ def timed(cmd: list[str]) -> Timed:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
+    if hide_numba:
+        shutil.rmtree(shim, ignore_errors=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{stderr[-2000:]}")
     max_rss = usage.ru_maxrss * 1024  # KiB on Linux: the largest of the process and its waited-for descendants
@@ -236,6 +245,15 @@ def main(argv: list[str]) -> int:
                      sb.seconds / ours.seconds, "speed"))
         rows.append((f"{args.segments:,} x 2, peak memory", _gib(sb.peak_bytes), _gib(ours.peak_bytes),
                      sb.peak_bytes / ours.peak_bytes, "memory 100k", ours.peak_bytes))
+
+        if args.without_numba:
+            plain = timed(harness_cmd(ref, hyps, args.resamples), hide_numba=True)
+            same = printed_numbers(plain.output, _HARNESS_CELL) == printed_numbers(ours.output, _HARNESS_CELL)
+            ok &= same
+            print(f"{args.segments} segments x 2 systems without numba: harness {plain.seconds:.1f} s "
+                  f"{_gib(plain.peak_bytes)}; the same numbers: {'yes' if same else 'NO'}", flush=True)
+            rows.append((f"{args.segments:,} x 2, without numba (s)", f"{sb.seconds:.1f}", f"{plain.seconds:.1f}",
+                         sb.seconds / plain.seconds, None))
 
         refs_lines, hyp_lines = _lines(ref), _lines(hyps[0])
         for name in EXTRACTION:

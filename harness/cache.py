@@ -30,6 +30,7 @@ SEGMENT_DETAILS = "segment_details"        # value: one segment's details (e.g. 
 STATISTICS_MATRIX = "statistics-matrix"    # value (blob): a whole system's statistics, np.save format
 STATISTICS_BLOCK = "statistics-block"      # value (blob): statistics of consecutive segments, np.save format
 FILE_SHA256 = "file_sha256"                # value: the sha256 of a file, by path, size and mtime
+SANITY = "sanity"                          # value: the flags (Flag.as_dict) of one output's or test set's checks
 
 
 def content_key(*parts: str) -> str:
@@ -71,6 +72,22 @@ def statistics_block_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
     """Key of the statistics of a block of consecutive segments (string metrics cache them a block at a time):
     every row's parts, each row's part count first."""
     return content_key(metric, "block", *(x for row in rows for x in (str(len(row)), *row)))
+
+
+def sanity_key(check: str, settings: Mapping[str, Any], rows: Iterable[Sequence[str]]) -> str:
+    """Key of the sanity flags of one output (check "hypotheses": rows of source, hypothesis, references) or
+    test set ("references": source, references). `settings` holds the thresholds, the languages and the
+    checks' implementation tag. Rows are hashed one at a time: no copy of a million segments' text."""
+    h = hashlib.sha256()
+    for part in (check, signature_key(settings)):
+        data = part.encode("utf-8")
+        h.update(len(data).to_bytes(8, "little") + data)
+    for row in rows:
+        h.update(len(row).to_bytes(8, "little"))
+        for part in row:
+            data = part.encode("utf-8")
+            h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
 
 
 def file_hash_key(resolved_path: str, size: int, mtime_ns: int) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.cache import TRANSLATIONS, Cache, translation_key
+from harness.cache import SANITY, TRANSLATIONS, Cache, sanity_key, translation_key
 from harness.config import check_run_settings, instantiate_group, run_output_dir
 from harness.data.testset import TestSet
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError, SystemNotApplicable, UnknownNameError
@@ -219,19 +219,48 @@ def _file_facts(path: str | None):
 
 
 def check_outputs(testsets: Mapping[str, TestSet], systems: Mapping[str, TranslationSystem],
-                  results: Sequence[SystemResult], thresholds) -> dict[str, list]:
+                  results: Sequence[SystemResult], thresholds, cache: Cache | None = None) -> dict[str, list]:
     """Sanity checks (harness/sanity.py) of every output that ran, into `result.flags`, and of every test set
-    (returned by test-set name). Nothing here changes a score: the flags say when one is probably meaningless."""
-    from harness.sanity import check_hypotheses, check_references, compare_file_facts
+    (returned by test-set name). Nothing here changes a score: the flags say when one is probably meaningless.
+    With a cache file, flags are kept by content (a re-run checks nothing again: language identification alone
+    takes 0.1 s per output)."""
+    from dataclasses import asdict
+
+    from harness.sanity import (
+        check_hypotheses,
+        check_references,
+        compare_file_facts,
+        flag_from_dict,
+        implementation_tag,
+    )
+
+    cache = cache if cache is not None else Cache(None)
+    settings = {"thresholds": asdict(thresholds), "implementation": implementation_tag()} \
+        if cache.path is not None else {}
+
+    def cached(check: str, ts: TestSet, rows, compute) -> list:
+        if cache.path is None:
+            return compute()
+        key = sanity_key(check, {**settings, "src_lang": ts.src_lang, "tgt_lang": ts.tgt_lang}, rows)
+        found = cache.get_many(SANITY, [key])
+        if key in found:
+            return [flag_from_dict(d) for d in found[key]]
+        flags = compute()
+        cache.put_many(SANITY, {key: [f.as_dict() for f in flags]})
+        return flags
 
     by_name = {s.name: s for s in systems.values()}
-    testset_flags = {name: check_references(ts.sources, ts.references, ts.src_lang, ts.tgt_lang, thresholds)
-                     for name, ts in testsets.items()}
+    testset_flags = {
+        name: cached("references", ts, ((s.src, *s.refs) for s in ts.segments),
+                     lambda ts=ts: check_references(ts.sources, ts.references, ts.src_lang, ts.tgt_lang, thresholds))
+        for name, ts in testsets.items()}
     for r in results:
         if not r.ok:
             continue
         ts, system = testsets[r.testset], by_name[r.system]
-        flags = check_hypotheses(ts.sources, ts.references, r.hypotheses, ts.src_lang, ts.tgt_lang, thresholds)
+        flags = cached("hypotheses", ts, ((s.src, h, *s.refs) for s, h in zip(ts.segments, r.hypotheses)),
+                       lambda: check_hypotheses(ts.sources, ts.references, r.hypotheses, ts.src_lang, ts.tgt_lang,
+                                                thresholds))
         hyp_facts = _file_facts(system.output_file(ts.name))
         ref_facts = _file_facts(ts.reference_files[0]) if ts.reference_files else None
         if hyp_facts and ref_facts:
@@ -322,8 +351,11 @@ def _run(cfg, testsets: dict[str, TestSet], systems: dict[str, TranslationSystem
         statistics_cache.close()
     significance = compare_systems(testsets, metrics, results, settings)
     sanity = cfg.get("sanity") or {}
-    testset_flags = (check_outputs(testsets, systems, results, sanity_thresholds(sanity.get("thresholds")))
-                     if sanity.get("enabled", True) else {})
+    try:
+        testset_flags = (check_outputs(testsets, systems, results, sanity_thresholds(sanity.get("thresholds")),
+                                       statistics_cache) if sanity.get("enabled", True) else {})
+    finally:
+        statistics_cache.close()
     return RunResult(experiment=str(cfg.get("experiment_name", "default")), testsets=testsets,
                      systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
                      significance_settings=settings, significance=significance, not_applicable=not_applicable,

@@ -161,6 +161,25 @@ class Thresholds:
     max_segments: int = 100_000
 
 
+def implementation_tag() -> str:
+    """What identifies these checks' code for cached flags: a hash of this file and py3langid's version, so
+    that any change to a check, a threshold's default or the identifier misses flags cached before it."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    try:
+        langid = version("py3langid")
+    except PackageNotFoundError:
+        langid = "none"
+    return f"{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}|py3langid:{langid}"
+
+
+def flag_from_dict(d: dict) -> Flag:
+    """The inverse of `Flag.as_dict` (flags read back from a cache)."""
+    return Flag(**{**d, "examples": tuple(d.get("examples", ()))})
+
+
 # blocks of consecutive segments in the sample of a test set longer than Thresholds.max_segments
 SAMPLE_BLOCKS = 20
 

@@ -78,3 +78,27 @@ def test_the_ci_gate_can_fail_on_a_sanity_flag(broken_outputs, tmp_path, results
     assert main(["check", "--baseline", str(run), str(run), "--fail-on-flags", "error", "--junit", str(junit)]) == 1
     failures = [f.get("message") for f in ET.parse(junit).getroot().iter("failure")]
     assert len(failures) == 1 and "flores200_devtest / shifted: error shifted_lines" in failures[0]
+
+
+def test_a_rerun_reads_its_flags_from_the_cache_and_other_thresholds_or_code_miss_it(broken_outputs, results_env,
+                                                                                      monkeypatch):
+    """A warm re-run checks nothing again (language identification alone costs 0.1 s per output); flags are
+    kept by content, thresholds and the checks' implementation tag."""
+    import harness.sanity as sanity
+
+    first = evaluate(compose(_overrides(broken_outputs)), write=False)
+
+    def checked_again(*args, **kwargs):
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(sanity, "check_hypotheses", checked_again)
+    monkeypatch.setattr(sanity, "check_references", checked_again)
+    again = evaluate(compose(_overrides(broken_outputs)), write=False)
+    assert [[f.as_dict() for f in r.flags] for r in again.results] == \
+        [[f.as_dict() for f in r.flags] for r in first.results]
+    assert any(r.flags for r in again.results)
+    with pytest.raises(AssertionError, match="checked again"):
+        evaluate(compose(_overrides(broken_outputs) + ["sanity.thresholds={model_tokens: 0.5}"]), write=False)
+    monkeypatch.setattr(sanity, "implementation_tag", lambda: "another version of the checks")
+    with pytest.raises(AssertionError, match="checked again"):
+        evaluate(compose(_overrides(broken_outputs)), write=False)

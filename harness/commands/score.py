@@ -275,10 +275,11 @@ def score_files(args: argparse.Namespace):
     try:
         results, _ = translate_all(testsets, systems, cache, strict=True)
         score_all(testsets, metrics, results, strict=True, cache=cache, workers=args.workers)
+        # the sanity checks of a run (harness/sanity.py): warnings on stderr, flags in the JSON document
+        testset_flags = {} if args.no_sanity else check_outputs(testsets, systems, results, sanity_thresholds(None),
+                                                                 cache)
     finally:
         cache.close()
-    # the sanity checks of a run (harness/sanity.py): warnings on stderr, flags in the JSON document
-    testset_flags = {} if args.no_sanity else check_outputs(testsets, systems, results, sanity_thresholds(None))
     return RunResult(experiment="score", testsets=testsets, systems=systems, metrics=metrics, results=results,
                      significance_settings=settings, significance=compare_systems(testsets, metrics, results, settings),
                      testset_flags=testset_flags, rank_by=metrics[0].name,
