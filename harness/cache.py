@@ -68,26 +68,30 @@ def statistics_matrix_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
     return content_key(metric, "whole system", *(x for row in rows for x in (str(len(row)), *row)))
 
 
-def statistics_block_key(metric: str, rows: Sequence[tuple[str, ...]]) -> str:
-    """Key of the statistics of a block of consecutive segments (string metrics cache them a block at a time):
-    every row's parts, each row's part count first."""
-    return content_key(metric, "block", *(x for row in rows for x in (str(len(row)), *row)))
+def rows_digest(rows: Iterable[Sequence[str]]) -> str:
+    """A digest of rows of strings (unambiguous: each row's part count and each part's length go first),
+    hashed one row at a time: no copy of a million segments' text."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(len(row).to_bytes(8, "little"))
+        for part in row:
+            data = part.encode("utf-8", "surrogatepass")
+            h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
+
+
+def statistics_block_key(metric: str, block_digest: str) -> str:
+    """Key of the statistics of a block of consecutive segments (string metrics cache them a block at a time)
+    under `metric_key(...)`; `block_digest` is the `rows_digest` of the block's (hypothesis, source or "",
+    references), which does not depend on the metric, so several metrics share it."""
+    return content_key(metric, "block", block_digest)
 
 
 def sanity_key(check: str, settings: Mapping[str, Any], rows: Iterable[Sequence[str]]) -> str:
     """Key of the sanity flags of one output (check "hypotheses": rows of source, hypothesis, references) or
     test set ("references": source, references). `settings` holds the thresholds, the languages and the
-    checks' implementation tag. Rows are hashed one at a time: no copy of a million segments' text."""
-    h = hashlib.sha256()
-    for part in (check, signature_key(settings)):
-        data = part.encode("utf-8")
-        h.update(len(data).to_bytes(8, "little") + data)
-    for row in rows:
-        h.update(len(row).to_bytes(8, "little"))
-        for part in row:
-            data = part.encode("utf-8")
-            h.update(len(data).to_bytes(8, "little") + data)
-    return h.hexdigest()
+    checks' implementation tag."""
+    return content_key(check, signature_key(settings), rows_digest(rows))
 
 
 def file_hash_key(resolved_path: str, size: int, mtime_ns: int) -> str:

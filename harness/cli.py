@@ -27,7 +27,9 @@ def _command(name: str):
     return importlib.import_module(f"harness.commands.{COMMANDS[name]}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `command`, only that subcommand gets its arguments (the others keep their help
+    line), so `score` does not import what `align`, `compare` or `report` need to describe their options."""
     parser = argparse.ArgumentParser(prog="mt-harness", description="Config-driven machine-translation evaluation.")
     parser.add_argument("--version", action="version", version=f"mt-harness {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
@@ -36,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
     for name in COMMANDS:
         module = _command(name)
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION))
+        subparser = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
+        if command is None or command == name:
+            module.add_arguments(subparser)
     return parser
 
 
@@ -90,7 +94,7 @@ def _main(argv: list[str]) -> int:
         from harness.commands.run import run_from_command_line
 
         return run_from_command_line(argv[1:])
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

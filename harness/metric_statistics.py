@@ -45,6 +45,7 @@ from harness.cache import (
     STATISTICS_MATRIX,
     Cache,
     metric_key,
+    rows_digest,
     statistics_block_key,
     statistics_key,
     statistics_matrix_key,
@@ -189,11 +190,23 @@ def _segment_parts(metric: Metric, testset: TestSet, hyps: Sequence[str], start:
     return [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps[start:stop], segs)]
 
 
+def block_digests(testset: TestSet, hyps: Sequence[str], needs_sources: bool, block: int) -> list[str]:
+    """`rows_digest` of each block of `block` consecutive segments: what a string metric's statistics of the
+    block depend on. The same for every metric that reads sources alike, so a run hashes each system's text
+    once, not once per metric (see `look_up_statistics(digests=...)`)."""
+    segs = testset.segments
+    return [rows_digest((h, seg.src if needs_sources else "", *seg.refs)
+                        for h, seg in zip(hyps[s:s + block], segs[s:s + block])) for s in range(0, len(hyps), block)]
+
+
 def _look_up_blocks(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache, key: str,
-                    block: int) -> StatisticsJob:
+                    block: int, digests: dict | None) -> StatisticsJob:
     n = len(hyps)
     starts = range(0, n, block)
-    keys = [statistics_block_key(key, _segment_parts(metric, testset, hyps, s, s + block)) for s in starts]
+    memo = digests if digests is not None else {}
+    if (metric.needs_sources, block) not in memo:
+        memo[(metric.needs_sources, block)] = block_digests(testset, hyps, metric.needs_sources, block)
+    keys = [statistics_block_key(key, digest) for digest in memo[(metric.needs_sources, block)]]
     found = cache.get_blobs(STATISTICS_BLOCK, keys)
     sizes = np.array([min(n, s + block) - s for s in starts], dtype=np.int64)
     left = sizes.copy()
@@ -213,15 +226,17 @@ def _look_up_blocks(metric: Metric, testset: TestSet, hyps: list[str], cache: Ca
 
 
 def look_up_statistics(metric: Metric, testset: TestSet, hyps: Sequence[str], cache: Cache,
-                       block: int | None = None) -> StatisticsJob:
+                       block: int | None = None, digests: dict | None = None) -> StatisticsJob:
     """Look up the cached statistics of `metric` for `hyps` on `testset`; the job lists the missing segments.
-    `block`: segments per cached block of a string metric (default STRING_CACHE_BLOCK)."""
+    `block`: segments per cached block of a string metric (default STRING_CACHE_BLOCK). `digests`: a dict
+    kept by the caller for this one (testset, hyps) pair, in which the block digests are remembered for the
+    next metric."""
     hyps = list(hyps)
     if cache.path is None:  # nothing is stored, nothing found: no keys to build
         return StatisticsJob(metric, testset, hyps, [], range(len(hyps)))
     key = metric_key(metric.signature(testset.num_refs), metric.implementation)
     if cached_in_blocks(metric):
-        return _look_up_blocks(metric, testset, hyps, cache, key, block or STRING_CACHE_BLOCK)
+        return _look_up_blocks(metric, testset, hyps, cache, key, block or STRING_CACHE_BLOCK, digests)
     parts = _segment_parts(metric, testset, hyps)
     matrix_key = statistics_matrix_key(key, parts)
     if not metric.has_segment_details:

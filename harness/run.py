@@ -138,8 +138,9 @@ def score_all(testsets: Mapping[str, TestSet], metrics: Sequence[Metric], result
     `workers` processes (None: one per CPU) for string metrics."""
     cache = cache or Cache(None)
     # each test set gets the metric as it applies to its target language (BLEU's tokenizer for zh, ja, ko)
+    digests: dict[int, dict] = {id(r): {} for r in results}  # each output's text hashed once for all metrics
     jobs = [(r, look_up_statistics(metric.for_language(testsets[r.testset].tgt_lang), testsets[r.testset],
-                                   r.hypotheses, cache))
+                                   r.hypotheses, cache, digests=digests[id(r)]))
             for metric in metrics for r in results if r.ok]
     errors = compute_missing([job for _, job in jobs], cache, workers)
     if errors and strict:

@@ -221,3 +221,28 @@ def test_partly_cached_systems_in_small_chunks_in_workers(flores, tmp_path, monk
     for job, (m, hyps) in zip(jobs, [(m, h) for m in metrics for h in inputs]):
         assert (job.result()[0] == build_metric(m.name.lower()).segment_statistics(hyps, refs)).all()
     cache.close()
+
+
+def test_a_run_hashes_each_outputs_text_once_for_all_its_string_metrics(flores, tmp_path, monkeypatch):
+    """BLEU and chrF depend on the same (hypothesis, references) rows: their cache keys share one digest per
+    block, so each output is hashed once; a warm re-run then finds every block of both metrics."""
+    from harness.run import score_all
+    from harness.run_result import SystemResult
+
+    ts, systems = flores
+    hashed = []
+    digests = statistics.block_digests
+    monkeypatch.setattr(statistics, "block_digests", lambda *a: hashed.append(a[1]) or digests(*a))
+
+    def run():
+        results = [SystemResult(ts.name, f"s{i}", ok=True, hypotheses=h) for i, h in enumerate(systems[:2])]
+        assert score_all({ts.name: ts}, [build_metric("bleu"), build_metric("chrf")], results, strict=True,
+                         cache=Cache(tmp_path / "c.sqlite"), workers=1) == {}
+        return results
+
+    first = run()
+    assert hashed == systems[:2]  # once per output, not once per metric
+    calls = count_statistics_calls(monkeypatch, CHRF)
+    again = run()
+    assert calls == [] and all((a.statistics[m] == b.statistics[m]).all() for a, b in zip(first, again)
+                               for m in ("BLEU", "chrF2"))

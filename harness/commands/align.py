@@ -8,16 +8,6 @@ import math
 import sys
 from pathlib import Path
 
-from harness.align.output import (
-    compare_reviewed,
-    default_review_path,
-    reviewed_rows,
-    segment_rows,
-    summary_line,
-    write_outputs,
-)
-from harness.align.pipeline import MIN_CONFIDENCE, UNRELATED_CONFIDENCE, align_documents
-from harness.align.segment import check_language, read_document
 from harness.errors import DataError
 
 HELP = "align a document with its translation into a sentence-level test set"
@@ -27,6 +17,8 @@ DESCRIPTION = ("Align a source document with its (published) translation: segmen
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from harness.align.pipeline import MIN_CONFIDENCE  # the aligner loads only for `align` (see cli.build_parser)
+
     p.add_argument("src_doc", metavar="SRC_DOC", help="source document: UTF-8 text, one paragraph per line or "
                                                       "paragraphs separated by blank lines")
     p.add_argument("ref_doc", metavar="REF_DOC", help="its translation (e.g. the published version), same format")
@@ -72,6 +64,17 @@ def _writable(path: str, option: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.align.output import (
+        compare_reviewed,
+        default_review_path,
+        reviewed_rows,
+        segment_rows,
+        summary_line,
+        write_outputs,
+    )
+    from harness.align.pipeline import MIN_CONFIDENCE, UNRELATED_CONFIDENCE, align_documents
+    from harness.align.segment import check_language, read_document
+
     min_confidence = MIN_CONFIDENCE if args.min_confidence is None else number_in_range(
         "--min-confidence", args.min_confidence, 0.0, 1.0, f"a bead's confidence; default {MIN_CONFIDENCE}")
     if Path(args.output).resolve() in (Path(args.src_doc).resolve(), Path(args.ref_doc).resolve()):
