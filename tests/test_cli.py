@@ -149,3 +149,14 @@ def test_the_terminal_shows_what_matters_once(tmp_path):
     assert "\\*" not in res.stdout and "* differs from the baseline vie-eng_opus-2020-09-10" in res.stdout
     md = next((tmp_path / "results" / "default").glob("*/leaderboard.md")).read_text(encoding="utf-8")
     assert "\\* differs from the baseline" in md  # the Markdown file keeps its escape
+
+
+def test_score_with_string_metrics_imports_neither_hydra_nor_the_aligner():
+    """A warm re-score takes about half a second, most of it imports: building metrics from their flat configs
+    needs no Hydra, and only the invoked command's arguments are built (no aligner for `score`)."""
+    code = ("import sys, contextlib, io\nfrom harness.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    main(['score', '-r', {str(FLORES_REF)!r}, {str(OPUS_2020)!r}, '-m', 'bleu', 'chrf', 'ter'])\n"
+            "print(sorted(m for m in ('hydra', 'harness.align.pipeline', 'harness.compare') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import FLORES_REF, FLORES_SRC, OPUS_2020
 
-from harness.config import compose, config_dir, group_options, instantiate_group
+from harness.config import compose, config_dir, group_options, instantiate_group, instantiate_node
 
 PLURAL = {"testset": "testsets", "system": "systems", "metric": "metrics"}
 
@@ -65,6 +65,22 @@ def test_every_group_config_composes_and_instantiates(group, name, tmp_path):
         assert obj.name  # systems load lazily: building one never touches the hub
     if group == "metric":
         assert obj.signature().startswith(obj.name + "|")
+
+
+@pytest.mark.parametrize("group, name", _all_group_configs())
+def test_a_node_built_without_hydra_is_what_hydra_builds(group, name, tmp_path):
+    """Flat nodes (every metric config) are built by calling their target directly, sparing `score` Hydra's
+    import; the object must be the one Hydra's `instantiate` builds from the same node."""
+    from hydra.utils import instantiate
+
+    overrides = [f"{group}=[{name}]"] + _required_values(tmp_path).get((group, name), [])
+    node = compose(overrides)[PLURAL[group]][name]
+    ours, hydras = instantiate_node(node, f"{PLURAL[group]}.{name}"), instantiate(node)
+
+    def described(obj):
+        plain = {k: v for k, v in vars(obj).items() if isinstance(v, (str, int, float, bool, type(None), tuple))}
+        return type(obj), obj.signature(), plain
+    assert described(ours) == described(hydras)
 
 
 @pytest.mark.parametrize("experiment", [None] + group_options("experiment"))
