@@ -53,6 +53,7 @@ from harness.cache import (
 from harness.data.testset import TestSet
 from harness.errors import HarnessError
 from harness.metrics.base import Metric
+from harness.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -390,8 +391,6 @@ def compute_missing(jobs: Sequence[StatisticsJob], cache: Cache, workers: int | 
 
 
 def _compute(todo: list[StatisticsJob], cache: Cache, workers: int | None, progress: bool) -> dict[str, str]:
-    from tqdm.auto import tqdm
-
     errors: dict[str, str] = {}
     if workers is None:
         workers = default_workers() if max(len(j.hyps) for j in todo) <= MAX_AUTO_POOLED_SEGMENTS else 1
@@ -407,8 +406,7 @@ def _compute(todo: list[StatisticsJob], cache: Cache, workers: int | None, progr
         local_jobs, pooled = pooled_jobs + local_jobs, []
     local = [task for group in _group(local_jobs) for task in _tasks(group, _chunk_size(group[0].metric, None))]
     total = sum(len(j.missing) for j in todo)
-    with tqdm(total=total, desc="metric statistics", unit="seg", leave=False,
-              disable=None if progress else True) as bar:
+    with progress_bar(enabled=progress, total=total, desc="metric statistics", unit="seg", leave=False) as bar:
         if pooled:
             errors.update(_compute_pooled(pooled, cache, workers, bar))
         for task in local:

@@ -20,6 +20,7 @@ from harness.data.testset import TestSet
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError, SystemNotApplicable, UnknownNameError
 from harness.metric_statistics import compute_missing, look_up_statistics
 from harness.metrics.base import Metric
+from harness.progress import progress_bar
 from harness.run_result import RunResult, SystemResult, TranslationFacts
 from harness.significance import MetricSignificance, SignificanceSettings, analyse
 from harness.systems.base import TranslationSystem
@@ -57,12 +58,10 @@ def translate_testset(system: TranslationSystem, testset: TestSet, cache: Cache)
         facts.cached = sum(h is not None for h in hyps)
     missing = [i for i, h in enumerate(hyps) if h is None]
     if missing:
-        from tqdm.auto import tqdm
-
         subset = testset if len(missing) == n else testset.subset(missing)
         # one bar per system and test set, on a terminal only: segments done / total, segments per second, ETA
-        with tqdm(total=len(missing), desc=f"{system.name} on {testset.name}", unit="seg", leave=False,
-                  disable=None) as bar:
+        with progress_bar(total=len(missing), desc=f"{system.name} on {testset.name}", unit="seg",
+                          leave=False) as bar:
             for batch in system.translate_batches(subset):
                 positions = [missing[i] for i in batch.indices]
                 batch_details = batch.details or [None] * len(positions)
