@@ -472,14 +472,18 @@ def _pooled(tasks: list[_Task], cache: Cache, n_procs: int, bar, errors: dict[st
     pool = ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context(), initializer=_worker_started,
                                initargs=(os.getpid(),))
     try:
-        return _run_pool(pool, tasks, cache, n_procs, bar, errors)
+        result = _run_pool(pool, tasks, cache, n_procs, bar, errors)
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now instead of waiting for their chunks
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        except RuntimeError:  # interrupted while the pool was starting its manager thread: nothing to join
+            pass
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True, cancel_futures=True)
+    return result
 
 
 def _run_pool(pool: ProcessPoolExecutor, tasks: list[_Task], cache: Cache, n_procs: int, bar,

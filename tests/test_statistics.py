@@ -246,3 +246,21 @@ def test_a_run_hashes_each_outputs_text_once_for_all_its_string_metrics(flores, 
     again = run()
     assert calls == [] and all((a.statistics[m] == b.statistics[m]).all() for a, b in zip(first, again)
                                for m in ("BLEU", "chrF2"))
+
+
+def test_an_interrupt_while_the_pool_starts_stays_an_interrupt(monkeypatch):
+    """Ctrl-C or SIGTERM inside `submit`, before the pool's manager thread has started, makes `shutdown` fail
+    with "cannot join thread before it is started": the run must still end as interrupted (exit 130), not with
+    that error."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    def not_started(self, *args, **kwargs):
+        raise RuntimeError("cannot join thread before it is started")
+
+    monkeypatch.setattr(statistics, "_run_pool", interrupted)
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", not_started)
+    with pytest.raises(KeyboardInterrupt):
+        statistics._pooled([], Cache(None), 1, None, {})
