@@ -157,63 +157,52 @@ class Cache:
             self._move_aside(e)
             return operation(self._db())
 
-    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Any]:
+    def _stored(self, namespace: str, keys: Iterable[str]) -> list[tuple[str, Any]]:
+        """(key, stored value) of the `keys` present in `namespace`, read a chunk of keys per query."""
         if self.path is None:
-            return {}
+            return []
         keys = list(dict.fromkeys(keys))
 
-        def read(db: sqlite3.Connection) -> dict[str, Any]:
-            found: dict[str, Any] = {}
+        def read(db: sqlite3.Connection) -> list[tuple[str, Any]]:
+            rows: list[tuple[str, Any]] = []
             for i in range(0, len(keys), _CHUNK):
                 chunk = keys[i:i + _CHUNK]
-                rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
-                                  (namespace, *chunk)).fetchall()
-                if rows:
-                    # one JSON document for the whole chunk: a single parser call instead of one per row
-                    values = json.loads("[" + ",".join(v for _, v in rows) + "]")
-                    found.update(zip((k for k, _ in rows), values))
-            return found
+                rows += db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
+                                   (namespace, *chunk)).fetchall()
+            return rows
 
         return self._guarded(read)
 
-    def put_many(self, namespace: str, items: Mapping[str, Any]) -> None:
+    def _store(self, namespace: str, items: list[tuple[str, Any]]) -> None:
+        """Store (key, value) pairs in `namespace`, all of them or none (one transaction)."""
         if self.path is None or not items:
             return
-        rows = [(namespace, k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+        rows = [(namespace, k, v) for k, v in items]
 
         def write(db: sqlite3.Connection) -> None:
-            with db:  # one transaction: all of `items` or none
+            with db:
                 db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
 
         self._guarded(write)
+
+    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Any]:
+        """JSON values stored with `put_many`, by key (absent keys are left out)."""
+        rows = [(k, v) for k, v in self._stored(namespace, keys) if isinstance(v, str)]
+        found: dict[str, Any] = {}
+        for i in range(0, len(rows), _CHUNK):  # one JSON document per chunk: a parser call per 500 rows, not per row
+            chunk = rows[i:i + _CHUNK]
+            found.update(zip((k for k, _ in chunk), json.loads("[" + ",".join(v for _, v in chunk) + "]")))
+        return found
+
+    def put_many(self, namespace: str, items: Mapping[str, Any]) -> None:
+        self._store(namespace, [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
 
     def get_blobs(self, namespace: str, keys: Iterable[str]) -> dict[str, bytes]:
         """Binary values stored with `put_blobs`, by key (absent keys are left out)."""
-        if self.path is None:
-            return {}
-        keys = list(dict.fromkeys(keys))
-
-        def read(db: sqlite3.Connection) -> dict[str, bytes]:
-            found: dict[str, bytes] = {}
-            for i in range(0, len(keys), _CHUNK):
-                chunk = keys[i:i + _CHUNK]
-                rows = db.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({','.join('?' * len(chunk))})",
-                                  (namespace, *chunk)).fetchall()
-                found.update((k, bytes(v)) for k, v in rows if isinstance(v, (bytes, memoryview)))
-            return found
-
-        return self._guarded(read)
+        return {k: bytes(v) for k, v in self._stored(namespace, keys) if isinstance(v, (bytes, memoryview))}
 
     def put_blobs(self, namespace: str, items: Mapping[str, bytes]) -> None:
-        if self.path is None or not items:
-            return
-        rows = [(namespace, k, sqlite3.Binary(v)) for k, v in items.items()]
-
-        def write(db: sqlite3.Connection) -> None:
-            with db:  # one transaction: all of `items` or none
-                db.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
-
-        self._guarded(write)
+        self._store(namespace, [(k, sqlite3.Binary(v)) for k, v in items.items()])
 
     def get_blob(self, namespace: str, key: str) -> bytes | None:
         """One binary value stored with `put_blob(s)` (None if absent)."""

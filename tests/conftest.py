@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -103,3 +104,18 @@ def results_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MT_HARNESS_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("MT_HARNESS_CACHE", str(tmp_path / "cache"))
     return tmp_path
+
+
+def modules_loaded_by_cli(argv: list[str], modules: tuple[str, ...]) -> tuple[int, list[str]]:
+    """(exit status, which of `modules` got imported) of `mt-harness ARGV` run in a fresh interpreter: what a
+    command costs to start (torch and comet take seconds, Hydra and the aligner a tenth of one)."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, contextlib, io\nfrom harness.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    status = main({argv!r})\n"
+            f"print(json.dumps([status, sorted(m for m in {modules!r} if m in sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    status, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    return status, loaded

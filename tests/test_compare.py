@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sacrebleu
-from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, ROOT
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, ROOT, modules_loaded_by_cli
 from sacrebleu.significance import PairedTest
 
 from harness import significance
@@ -463,9 +463,5 @@ def test_the_committed_baseline_checks_clean_against_a_fresh_ci_run(tmp_path):
 
 
 def test_check_imports_neither_torch_nor_comet(runs):
-    code = ("import sys, contextlib, io\nfrom harness.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    code = main(['check', '--baseline', {str(runs['baseline'])!r}, {str(runs['degraded'])!r}])\n"
-            "print(code, sorted(m for m in ('torch', 'transformers', 'comet', 'datasets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "1 []"
+    argv = ["check", "--baseline", str(runs["baseline"]), str(runs["degraded"])]
+    assert modules_loaded_by_cli(argv, ("torch", "transformers", "comet", "datasets")) == (1, [])
