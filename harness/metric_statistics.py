@@ -144,13 +144,7 @@ class StatisticsJob:
 
     def _save_blocks(self, cache: Cache, indices: Sequence[int]) -> None:
         """Store every block that the rows at `indices` complete."""
-        if isinstance(indices, range) and indices.step == 1:
-            touched = np.arange(indices.start // self.block, (indices.stop - 1) // self.block + 1) if len(indices) \
-                else np.zeros(0, dtype=np.int64)
-            counts = np.array([min(indices.stop, (b + 1) * self.block) - max(indices.start, b * self.block)
-                               for b in touched], dtype=np.int64)
-        else:
-            touched, counts = np.unique(np.asarray(indices, dtype=np.int64) // self.block, return_counts=True)
+        touched, counts = np.unique(np.asarray(indices, dtype=np.int64) // self.block, return_counts=True)
         self.block_left[touched] -= counts
         done = [int(b) for b in touched if self.block_left[b] == 0]
         cache.put_blobs(STATISTICS_BLOCK, {self.block_keys[b]: _npy(self.stats[b * self.block:(b + 1) * self.block])
@@ -183,21 +177,20 @@ def _matrix_of(blob: bytes | None, shape0: int) -> np.ndarray | None:
     return matrix if matrix.ndim == 2 and matrix.shape[0] == shape0 else None
 
 
-def _segment_parts(metric: Metric, testset: TestSet, hyps: Sequence[str], start: int = 0,
+def _segment_parts(needs_sources: bool, testset: TestSet, hyps: Sequence[str], start: int = 0,
                    stop: int | None = None) -> list[tuple[str, ...]]:
     """What a segment's statistics depend on, for the segments in [start, stop): hypothesis, source ("" for
     metrics that do not read it), references."""
     segs = testset.segments[start:stop]
-    return [(h, seg.src if metric.needs_sources else "", *seg.refs) for h, seg in zip(hyps[start:stop], segs)]
+    return [(h, seg.src if needs_sources else "", *seg.refs) for h, seg in zip(hyps[start:stop], segs)]
 
 
 def block_digests(testset: TestSet, hyps: Sequence[str], needs_sources: bool, block: int) -> list[str]:
     """`rows_digest` of each block of `block` consecutive segments: what a string metric's statistics of the
     block depend on. The same for every metric that reads sources alike, so a run hashes each system's text
     once, not once per metric (see `look_up_statistics(digests=...)`)."""
-    segs = testset.segments
-    return [rows_digest((h, seg.src if needs_sources else "", *seg.refs)
-                        for h, seg in zip(hyps[s:s + block], segs[s:s + block])) for s in range(0, len(hyps), block)]
+    return [rows_digest(_segment_parts(needs_sources, testset, hyps, s, s + block))
+            for s in range(0, len(hyps), block)]
 
 
 def _look_up_blocks(metric: Metric, testset: TestSet, hyps: list[str], cache: Cache, key: str,
@@ -238,7 +231,7 @@ def look_up_statistics(metric: Metric, testset: TestSet, hyps: Sequence[str], ca
     key = metric_key(metric.signature(testset.num_refs), metric.implementation)
     if cached_in_blocks(metric):
         return _look_up_blocks(metric, testset, hyps, cache, key, block or STRING_CACHE_BLOCK, digests)
-    parts = _segment_parts(metric, testset, hyps)
+    parts = _segment_parts(metric.needs_sources, testset, hyps)
     matrix_key = statistics_matrix_key(key, parts)
     if not metric.has_segment_details:
         matrix = _matrix_of(cache.get_blob(STATISTICS_MATRIX, matrix_key), len(parts))
@@ -294,6 +287,11 @@ class _Task:
     def rows(self) -> int:
         return sum(len(indices) for _, indices in self.parts)
 
+    def save(self, cache: Cache, outputs: list[tuple[np.ndarray, list[dict] | None]]) -> None:
+        """Keep the chunk's computed statistics (`_compute_chunk`'s outputs) in its jobs and the cache."""
+        for (job, indices), (stats, details) in zip(self.parts, outputs):
+            job.save_rows(cache, indices, stats, details)
+
 
 def _within(missing: Sequence[int], start: int, stop: int) -> Sequence[int]:
     """The indices of `missing` (sorted) in [start, stop)."""
@@ -306,11 +304,7 @@ def _within(missing: Sequence[int], start: int, stop: int) -> Sequence[int]:
 def _tasks(jobs: Sequence[StatisticsJob], chunk_size: int) -> list[_Task]:
     """The jobs' missing segments as chunks of `chunk_size` consecutive segments, per metric, in order."""
     tasks = []
-    by_metric: dict[int, list[StatisticsJob]] = {}
-    for job in jobs:
-        if len(job.missing):
-            by_metric.setdefault(id(job.metric), []).append(job)
-    for metric_jobs in by_metric.values():
+    for metric_jobs in _group([job for job in jobs if len(job.missing)]):
         end = max(job.missing[-1] for job in metric_jobs) + 1  # missing indices are sorted
         for start in range(0, end, chunk_size):
             parts = [(job, _within(job.missing, start, start + chunk_size)) for job in metric_jobs]
@@ -327,9 +321,7 @@ def _compute_chunk(metric: Metric, inputs: list[tuple]) -> list[tuple[np.ndarray
 
 
 def _run_task(task: _Task, cache: Cache) -> None:
-    outputs = _compute_chunk(task.metric, [job.inputs(indices) for job, indices in task.parts])
-    for (job, indices), (stats, details) in zip(task.parts, outputs):
-        job.save_rows(cache, indices, stats, details)
+    task.save(cache, _compute_chunk(task.metric, [job.inputs(indices) for job, indices in task.parts]))
 
 
 # ------------------------------------------------------------------------------------------ many systems
@@ -508,7 +500,6 @@ def _run_pool(pool: ProcessPoolExecutor, tasks: list[_Task], cache: Cache, n_pro
             except HarnessError as e:
                 errors[task.metric.name] = str(e)
                 continue
-            for (job, indices), (stats, details) in zip(task.parts, outputs):
-                job.save_rows(cache, indices, stats, details)
+            task.save(cache, outputs)
             bar.update(task.rows)
     return errors

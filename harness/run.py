@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.cache import SANITY, TRANSLATIONS, Cache, sanity_key, translation_key
+from harness.cache import SANITY, TRANSLATIONS, Cache, cached_map, sanity_key, translation_key
 from harness.config import check_run_settings, instantiate_group, run_output_dir
 from harness.data.testset import TestSet
 from harness.errors import ConfigError, HarnessError, ModelUnavailableError, SystemNotApplicable, UnknownNameError
@@ -239,15 +239,11 @@ def check_outputs(testsets: Mapping[str, TestSet], systems: Mapping[str, Transla
         if cache.path is not None else {}
 
     def cached(check: str, ts: TestSet, rows, compute) -> list:
-        if cache.path is None:
+        if cache.path is None:  # no key to build
             return compute()
         key = sanity_key(check, {**settings, "src_lang": ts.src_lang, "tgt_lang": ts.tgt_lang}, rows)
-        found = cache.get_many(SANITY, [key])
-        if key in found:
-            return [flag_from_dict(d) for d in found[key]]
-        flags = compute()
-        cache.put_many(SANITY, {key: [f.as_dict() for f in flags]})
-        return flags
+        (stored,), _ = cached_map(cache, SANITY, [key], lambda missing: [[f.as_dict() for f in compute()]])
+        return [flag_from_dict(d) for d in stored]
 
     by_name = {s.name: s for s in systems.values()}
     testset_flags = {
@@ -343,19 +339,16 @@ def _run(cfg, testsets: dict[str, TestSet], systems: dict[str, TranslationSystem
     translation_cache, statistics_cache = _caches(cfg)
     for ts in testsets.values():
         log.info("test set %s: %d segments, %s", ts.name, len(ts), ts.signature())
+    sanity = cfg.get("sanity") or {}
     try:
         results, not_applicable = translate_all(testsets, systems, translation_cache, strict)
         metric_errors = score_all(testsets, metrics, results, strict, statistics_cache, workers=cfg.get("workers"))
+        testset_flags = (check_outputs(testsets, systems, results, sanity_thresholds(sanity.get("thresholds")),
+                                       statistics_cache) if sanity.get("enabled", True) else {})
     finally:
         translation_cache.close()
         statistics_cache.close()
     significance = compare_systems(testsets, metrics, results, settings)
-    sanity = cfg.get("sanity") or {}
-    try:
-        testset_flags = (check_outputs(testsets, systems, results, sanity_thresholds(sanity.get("thresholds")),
-                                       statistics_cache) if sanity.get("enabled", True) else {})
-    finally:
-        statistics_cache.close()
     return RunResult(experiment=str(cfg.get("experiment_name", "default")), testsets=testsets,
                      systems={s.name: s for s in systems.values()}, metrics=metrics, results=results,
                      significance_settings=settings, significance=significance, not_applicable=not_applicable,
