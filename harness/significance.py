@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.compiled import numba_compiled
 from harness.errors import ConfigError, UnknownNameError
 from harness.metrics.base import Metric
 
@@ -273,14 +274,7 @@ def _count_kernel(indices, out):
 @cache
 def _compiled_counter():
     """`_count_kernel` compiled with numba (cached on disk), or None without numba (then `np.bincount`)."""
-    try:
-        import numba
-    except ImportError:
-        return None
-    try:
-        return numba.njit(cache=True, nogil=True)(_count_kernel)
-    except RuntimeError:  # no writable cache folder (a read-only install): compiled anew in each process
-        return numba.njit(nogil=True)(_count_kernel)
+    return numba_compiled(_count_kernel)
 
 
 def _count_into(indices: np.ndarray, out: np.ndarray, compiled: bool) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
@@ -39,8 +39,8 @@ import numpy as np
 from sacrebleu.metrics import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-from harness.metrics.chrf_fast import (MAX_CODE, PreparedReferenceCache, ReferenceNgrams, compiled_matcher,
-                                      ngram_matches, reference_ngrams)
+from harness.metrics.chrf_fast import (MAX_CODE, PreparedReferenceCache, PreparedReferenceSet, ReferenceNgrams,
+                                      compiled_matcher, ngram_matches, reference_ngrams)
 
 _INT = np.int64
 sacrelogger = logging.getLogger("sacrebleu")
@@ -125,26 +125,13 @@ def _spacing_table(pattern: str, replacement: str) -> dict[int, str]:
 
 
 @dataclass
-class _PreparedReferences:
-    """A reference set prepared for `FastBLEU`: what its `_cache_references` returns."""
+class _PreparedReferences(PreparedReferenceSet):
+    """A reference set prepared for `FastBLEU` (its `word_memo`: 13a word -> token ids)."""
 
-    options: tuple  # the options it was prepared with
-    raw: list[tuple[str, ...]]  # per segment, the non-None references as given (for rebuilds and fallback)
-    num_refs: int
     n_refs: np.ndarray  # references per segment
     vocab: dict[str, int]  # token -> id; len(vocab) is the "unseen" id
     lengths: np.ndarray  # tokens per reference, segment by segment
     ngrams: ReferenceNgrams | None  # None: codes could overflow (sacreBLEU's code answers)
-    word_memo: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # 13a: word -> token ids
-    sacrebleu_cache: list | None = field(default=None, repr=False)  # built only for the fallback
-
-    def __bool__(self) -> bool:
-        # sacreBLEU tests `elif self._ref_cache:`: like its list cache, a set of no segments is empty.
-        return bool(self.raw)
-
-    @property
-    def n_segments(self) -> int:
-        return len(self.raw)
 
     @property
     def usable(self) -> bool:
@@ -179,13 +166,6 @@ class FastBLEU(PreparedReferenceCache, BLEU):
         return (tokens if encode is None else map(encode, tokens)), np.fromiter(map(len, per_line), _INT, len(per_line))
 
     # -- reference side ------------------------------------------------------------------------------------
-
-    def _cache_references(self, references: Sequence[Sequence[str | None]]) -> _PreparedReferences:
-        """As sacreBLEU's (None references dropped, `num_refs` set), returning a prepared reference set."""
-        raw = [tuple(x for x in refs if x is not None) for refs in zip(*references)]
-        prepared = self._prepare(raw)
-        self.num_refs = prepared.num_refs
-        return prepared
 
     def _prepare(self, raw: list[tuple[str, ...]]) -> _PreparedReferences:
         n_refs = np.fromiter(map(len, raw), _INT, len(raw))
@@ -258,8 +238,5 @@ class FastBLEU(PreparedReferenceCache, BLEU):
 
     def _sacrebleu_statistics(self, hyps: list[str], prepared: _PreparedReferences) -> list[list[int]]:
         """Fallback (a segment without references, or codes that could overflow): sacreBLEU's own code."""
-        if prepared.sacrebleu_cache is None:
-            prepared.sacrebleu_cache = [self._extract_reference_info([self._preprocess_segment(x) for x in refs])
-                                        for refs in prepared.raw]
         return [self._compute_segment_statistics(self._preprocess_segment(h), kwargs)
-                for h, kwargs in zip(hyps, prepared.sacrebleu_cache)]
+                for h, kwargs in zip(hyps, self._sacrebleu_reference_info(prepared))]

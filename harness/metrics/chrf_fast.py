@@ -73,6 +73,8 @@ from typing import Sequence
 import numpy as np
 from sacrebleu.metrics import CHRF
 
+from harness.compiled import numba_compiled
+
 _INT = np.int64
 #: largest n-gram code allowed (int64 with a factor 2 of margin); beyond it, sacreBLEU's own code is used
 MAX_CODE = 2 ** 62
@@ -236,14 +238,7 @@ def _match_kernel(ref_symbols, piece_bounds, segment_pieces, hyp_symbols, hyp_bo
 def compiled_matcher():
     """`_match_kernel` compiled with numba (cached on disk by numba), or None where numba is not installed:
     the numpy engine then gives the same numbers, several times slower."""
-    try:
-        import numba
-    except ImportError:
-        return None
-    try:
-        return numba.njit(cache=True, nogil=True)(_match_kernel)
-    except RuntimeError:  # no writable cache folder (a read-only install): compiled anew in each process
-        return numba.njit(nogil=True)(_match_kernel)
+    return numba_compiled(_match_kernel)
 
 
 def reference_ngrams(symbols: np.ndarray, piece_lengths: np.ndarray, piece_segments: np.ndarray, n_segments: int,
@@ -383,18 +378,17 @@ class _Slot:
 
 
 @dataclass
-class _PreparedReferences:
-    """A reference set prepared for `FastCHRF`: what its `_cache_references` returns."""
+class PreparedReferenceSet:
+    """What a fast port's `_cache_references` returns (see `PreparedReferenceCache`); each port's subclass adds
+    the arrays it prepares."""
 
     options: tuple  # the options it was prepared with
     raw: list[tuple[str, ...]]  # per segment, the non-None references as given (for rebuilds and fallback)
     num_refs: int
-    n_refs: list[int]  # references per segment
-    char_lut: np.ndarray  # code point -> character id; the last entry is the "unseen" id
-    vocab: dict[str, int]  # word -> word id; len(vocab) is the "unseen" id
-    slots: list[_Slot]
-    word_memo: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # hypothesis word -> ids
-    sacrebleu_cache: list | None = field(default=None, repr=False)  # built only for the fallback
+    # hypothesis word -> ids, filled by the port as it meets words
+    word_memo: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, kw_only=True)
+    # sacreBLEU's own reference info per segment, built only for the fallback
+    sacrebleu_cache: list | None = field(default=None, repr=False, kw_only=True)
 
     def __bool__(self) -> bool:
         # sacreBLEU tests `elif self._ref_cache:`: like its list cache, a set of no segments is empty.
@@ -403,6 +397,16 @@ class _PreparedReferences:
     @property
     def n_segments(self) -> int:
         return len(self.raw)
+
+
+@dataclass
+class _PreparedReferences(PreparedReferenceSet):
+    """A reference set prepared for `FastCHRF`."""
+
+    n_refs: list[int]  # references per segment
+    char_lut: np.ndarray  # code point -> character id; the last entry is the "unseen" id
+    vocab: dict[str, int]  # word -> word id; len(vocab) is the "unseen" id
+    slots: list[_Slot]
 
     @property
     def n_char_ids(self) -> int:
@@ -452,12 +456,26 @@ def _order_statistics(hyp_lengths, ref_lengths, matches) -> list[np.ndarray]:
 # ---------------------------------------------------------------------------------------------------------
 
 class PreparedReferenceCache:
-    """How a fast port finds its prepared references, as sacreBLEU finds its cache (shared by FastCHRF and
-    FastBLEU). A subclass sets `prepared_type` (its prepared-references class, which records the `options` it was
-    made for and keeps the `raw` reference strings) and defines `_options()`, `_prepare(raw)` and
-    `_cache_references(references)`."""
+    """How a fast port prepares and finds its references, as sacreBLEU builds and finds its cache (shared by
+    FastCHRF and FastBLEU). A subclass sets `prepared_type` (its `PreparedReferenceSet` subclass) and defines
+    `_options()` and `_prepare(raw)`."""
 
     prepared_type: type
+
+    def _cache_references(self, references: Sequence[Sequence[str | None]]) -> PreparedReferenceSet:
+        """As sacreBLEU's (None references dropped, `num_refs` set), returning a prepared reference set."""
+        raw = [tuple(x for x in refs if x is not None) for refs in zip(*references)]
+        prepared = self._prepare(raw)
+        self.num_refs = prepared.num_refs
+        return prepared
+
+    def _sacrebleu_reference_info(self, prepared: PreparedReferenceSet) -> list:
+        """sacreBLEU's own reference info per segment, for the fallback to its extraction: built on first use
+        and kept with the prepared set."""
+        if prepared.sacrebleu_cache is None:
+            prepared.sacrebleu_cache = [self._extract_reference_info([self._preprocess_segment(x) for x in refs])
+                                        for refs in prepared.raw]
+        return prepared.sacrebleu_cache
 
     def _prepared_references(self, references):
         """The prepared reference set to use; None for a cache that sacreBLEU's own class built."""
@@ -503,13 +521,6 @@ class FastCHRF(PreparedReferenceCache, CHRF):
         return [self._remove_punctuation(s) for s in segments] if self.word_order > 0 else []
 
     # -- reference side ------------------------------------------------------------------------------------
-
-    def _cache_references(self, references: Sequence[Sequence[str | None]]) -> _PreparedReferences:
-        """As sacreBLEU's (None references dropped, `num_refs` set), returning a prepared reference set."""
-        raw = [tuple(x for x in refs if x is not None) for refs in zip(*references)]
-        prepared = self._prepare(raw)
-        self.num_refs = prepared.num_refs
-        return prepared
 
     def _prepare(self, raw: list[tuple[str, ...]]) -> _PreparedReferences:
         n_refs = [len(refs) for refs in raw]
@@ -634,7 +645,5 @@ class FastCHRF(PreparedReferenceCache, CHRF):
 
     def _sacrebleu_statistics(self, hyps: list[str], prepared: _PreparedReferences) -> list[list[int]]:
         """Fallback where codes would not fit: sacreBLEU's own per-segment extraction and matching."""
-        if prepared.sacrebleu_cache is None:
-            prepared.sacrebleu_cache = [self._extract_reference_info([self._preprocess_segment(x) for x in refs])
-                                        for refs in prepared.raw]
-        return [self._compute_segment_statistics(h, kwargs) for h, kwargs in zip(hyps, prepared.sacrebleu_cache)]
+        return [self._compute_segment_statistics(h, kwargs)
+                for h, kwargs in zip(hyps, self._sacrebleu_reference_info(prepared))]
