@@ -119,3 +119,29 @@ def modules_loaded_by_cli(argv: list[str], modules: tuple[str, ...]) -> tuple[in
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     status, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     return status, loaded
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def engine(request, monkeypatch):
+    """Each test of the fast ports that takes it runs with the compiled matcher (skipped without numba) and with
+    the numpy engine."""
+    import harness.metrics.chrf_fast as chrf_fast
+
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        assert chrf_fast.compiled_matcher() is not None
+    else:
+        monkeypatch.setattr(chrf_fast, "compiled_matcher", lambda: None)
+    return request.param
+
+
+_SACREBLEU_MEMO: dict = {}
+
+
+def sacrebleu_statistics(sacre, options, hyps, streams):
+    """sacreBLEU's statistics (and its `num_refs`), computed once per input for all engines of a test."""
+    key = (type(sacre).__name__, repr(sorted(options.items())), tuple(hyps), tuple(map(tuple, streams)))
+    if key not in _SACREBLEU_MEMO:
+        _SACREBLEU_MEMO[key] = (sacre._extract_corpus_statistics(hyps, streams), sacre.num_refs)
+    expected, sacre.num_refs = _SACREBLEU_MEMO[key]
+    return expected

@@ -228,17 +228,22 @@ def test_the_readme_catalogue_lists_exactly_these_cases():
     assert len(ids) >= 40
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (Linux /proc)."""
+def _processes_with(field: int, value: int) -> list[int]:
+    """Processes whose /proc/PID/stat field after the command name is `value` (Linux): field 1 is the parent's
+    pid, field 2 the process group."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[field]) == value:
             found.append(int(stat.parent.name))
     return found
+
+
+def _children(pid: int) -> list[int]:
+    return _processes_with(1, pid)
 
 
 def _score_until_workers(tmp_path):
@@ -316,15 +321,7 @@ def _wait_until_the_group_is_gone(pgid: int) -> None:
 
 
 def _group_members(pgid: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
-    return members
+    return _processes_with(2, pgid)
 
 
 def test_kill_9_leaves_no_worker_behind(tmp_path):

@@ -9,35 +9,12 @@ import re
 import numpy as np
 import pytest
 import sacrebleu
-from conftest import FLORES_REF, OPUS_2020, OPUS_BT
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, sacrebleu_statistics
 
 import harness.metrics.chrf_fast as chrf_fast
 from harness.config import build_metric
 from harness.metrics.bleu_fast import FastBLEU, _PreparedReferences, _spacing_table, tokenize_13a
 from harness.textio import read_lines
-
-
-@pytest.fixture(params=["compiled", "numpy"])
-def engine(request, monkeypatch):
-    """Each test that takes it runs with the compiled matcher (skipped without numba) and the numpy engine."""
-    if request.param == "compiled":
-        pytest.importorskip("numba")
-        assert chrf_fast.compiled_matcher() is not None
-    else:
-        monkeypatch.setattr(chrf_fast, "compiled_matcher", lambda: None)
-    return request.param
-
-
-_SACREBLEU_MEMO: dict = {}
-
-
-def sacrebleu_statistics(sacre, options, hyps, streams):
-    """sacreBLEU's statistics (and its `num_refs`), computed once per input for all engines of a test."""
-    key = (type(sacre).__name__, repr(sorted(options.items())), tuple(hyps), tuple(map(tuple, streams)))
-    if key not in _SACREBLEU_MEMO:
-        _SACREBLEU_MEMO[key] = (sacre._extract_corpus_statistics(hyps, streams), sacre.num_refs)
-    expected, sacre.num_refs = _SACREBLEU_MEMO[key]
-    return expected
 
 
 def assert_same_statistics(options, hyps, streams):
