@@ -169,7 +169,7 @@ def test_large_alphabet_needs_no_fallback(engine):
     refs = ["".join(rng.choice(cjk) for _ in range(rng.randint(0, 80))) for _ in range(300)]
     hyps = [r[: len(r) // 2] + "".join(rng.choice(cjk) for _ in range(10)) for r in refs]
     metric = assert_same_statistics({"word_order": 2}, hyps, [refs])
-    assert metric._ref_cache.fits  # codes stay small: per-segment ranks times the alphabet
+    assert metric._ref_cache.usable  # codes stay small: per-segment ranks times the alphabet
 
 
 @pytest.mark.parametrize("fitting_orders", [0, 2])
@@ -183,7 +183,7 @@ def test_forced_overflow_falls_back_exactly(flores, monkeypatch, fitting_orders)
     monkeypatch.setattr(FastCHRF, "_max_code", ids_per_order[fitting_orders] * probe.n_char_ids - 2)
     for options in ({}, {"word_order": 2, "lowercase": True}):
         metric = assert_same_statistics(options, hyps, refs)
-        assert not metric._ref_cache.fits
+        assert not metric._ref_cache.usable
 
     monkeypatch.setattr(FastCHRF, "_max_code", 10)
     rng = random.Random(3)
@@ -200,10 +200,10 @@ def test_compiled_matcher_beyond_its_code_bound_falls_back_exactly(flores, monke
     hyps, refs = flores["opus"][:50], [flores["eng"][:50]]
     probe = FastCHRF()._cache_references(refs)
     longest = max(len("".join(r.split())) for r in refs[0])
-    assert probe.fits and probe.slots[0].chars.ngrams.kernel is not None
+    assert probe.usable and probe.slots[0].chars.ngrams.kernel is not None
     monkeypatch.setattr(FastCHRF, "_max_code", 4 * longest * probe.n_char_ids - 2)
     metric = assert_same_statistics({}, hyps, refs)
-    assert not metric._ref_cache.fits
+    assert not metric._ref_cache.usable
 
 
 def test_the_kernel_in_plain_python_gives_the_compiled_counts():

@@ -182,15 +182,7 @@ class FastBLEU(PreparedReferenceCache, BLEU):
 
     # -- statistics ------------------------------------------------------------------------------------------
 
-    def _extract_corpus_statistics(self, hypotheses: Sequence[str],
-                                   references: Sequence[Sequence[str | None]] | None) -> list[list[int]]:
-        """Per segment, sacreBLEU's statistics as a list of Python ints (`corpus_statistics`: one array)."""
-        prepared = self._prepared_references(references)
-        if prepared is None:
-            return super()._extract_corpus_statistics(hypotheses, None)
-        hyps = self._hypotheses(hypotheses, prepared)
-        if not prepared.usable:
-            return self._sacrebleu_statistics(hyps, prepared)
+    def _fast_statistics(self, hyps: list[str], prepared: _PreparedReferences) -> list[list[int]]:
         return self._statistics(hyps, prepared).tolist()
 
     def corpus_statistics(self, hypotheses: Sequence[str], references=None) -> np.ndarray:

@@ -398,6 +398,11 @@ class PreparedReferenceSet:
     def n_segments(self) -> int:
         return len(self.raw)
 
+    @property
+    def usable(self) -> bool:
+        """Whether the port's own extraction can take this set (else sacreBLEU's code answers)."""
+        raise NotImplementedError
+
 
 @dataclass
 class _PreparedReferences(PreparedReferenceSet):
@@ -413,7 +418,8 @@ class _PreparedReferences(PreparedReferenceSet):
         return int(self.char_lut[-1]) + 1  # the alphabet and the "unseen" id
 
     @property
-    def fits(self) -> bool:
+    def usable(self) -> bool:
+        # every n-gram code fits in int64
         streams = [s for slot in self.slots for s in (slot.chars, slot.words) if s is not None]
         return all(s.ngrams is not None for s in streams)
 
@@ -457,8 +463,10 @@ def _order_statistics(hyp_lengths, ref_lengths, matches) -> list[np.ndarray]:
 
 class PreparedReferenceCache:
     """How a fast port prepares and finds its references, as sacreBLEU builds and finds its cache (shared by
-    FastCHRF and FastBLEU). A subclass sets `prepared_type` (its `PreparedReferenceSet` subclass) and defines
-    `_options()` and `_prepare(raw)`."""
+    FastCHRF and FastBLEU), and the extraction that takes them or falls back to sacreBLEU's code. A subclass sets
+    `prepared_type` (its `PreparedReferenceSet` subclass) and defines `_options()`, `_prepare(raw)`,
+    `_hypotheses(hypotheses, prepared)`, `_fast_statistics(hyps, prepared)` and `_sacrebleu_statistics(hyps,
+    prepared)`."""
 
     prepared_type: type
 
@@ -468,6 +476,17 @@ class PreparedReferenceCache:
         prepared = self._prepare(raw)
         self.num_refs = prepared.num_refs
         return prepared
+
+    def _extract_corpus_statistics(self, hypotheses: Sequence[str],
+                                   references: Sequence[Sequence[str | None]] | None) -> list[list[int]]:
+        """Per segment, sacreBLEU's statistics as a list of Python ints (`corpus_statistics`: one array)."""
+        prepared = self._prepared_references(references)
+        if prepared is None:
+            return super()._extract_corpus_statistics(hypotheses, None)
+        hyps = self._hypotheses(hypotheses, prepared)
+        if not prepared.usable:
+            return self._sacrebleu_statistics(hyps, prepared)
+        return self._fast_statistics(hyps, prepared)
 
     def _sacrebleu_reference_info(self, prepared: PreparedReferenceSet) -> list:
         """sacreBLEU's own reference info per segment, for the fallback to its extraction: built on first use
@@ -578,15 +597,7 @@ class FastCHRF(PreparedReferenceCache, CHRF):
 
     # -- statistics ------------------------------------------------------------------------------------------
 
-    def _extract_corpus_statistics(self, hypotheses: Sequence[str],
-                                   references: Sequence[Sequence[str | None]] | None) -> list[list[int]]:
-        """Per segment, sacreBLEU's statistics as a list of Python ints (`corpus_statistics`: one array)."""
-        prepared = self._prepared_references(references)
-        if prepared is None:
-            return super()._extract_corpus_statistics(hypotheses, None)
-        hyps = self._hypotheses(hypotheses, prepared)
-        if not prepared.fits:
-            return self._sacrebleu_statistics(hyps, prepared)
+    def _fast_statistics(self, hyps: list[str], prepared: _PreparedReferences) -> list[list[int]]:
         return self._choose(self._per_slot(hyps, prepared), prepared.n_refs[:len(hyps)])
 
     def corpus_statistics(self, hypotheses: Sequence[str], references=None) -> np.ndarray:
@@ -595,7 +606,7 @@ class FastCHRF(PreparedReferenceCache, CHRF):
         it has no row of that width."""
         width = 3 * (self.char_order + self.word_order)
         prepared = self._prepared_references(references)
-        if prepared is not None and prepared.fits:
+        if prepared is not None and prepared.usable:
             hyps = self._hypotheses(hypotheses, prepared)
             if all(k == 1 for k in prepared.n_refs[:len(hyps)]):
                 # One reference each: sacreBLEU keeps it (its f-score, never negative, beats the initial -1.0).
