@@ -145,3 +145,22 @@ def sacrebleu_statistics(sacre, options, hyps, streams):
         _SACREBLEU_MEMO[key] = (sacre._extract_corpus_statistics(hyps, streams), sacre.num_refs)
     expected, sacre.num_refs = _SACREBLEU_MEMO[key]
     return expected
+
+
+def assert_port_agrees(sacre, fast_class, prepared_class, options, hyps, streams):
+    """sacreBLEU's statistics (from `sacre`, its metric built with `options`) == the fast port's, with references
+    passed in and with a prepared cache set as the harness and sacreBLEU's tests set it. Returns (the port with
+    that cache, sacreBLEU's statistics) for checks of the port's own array form."""
+    expected = sacrebleu_statistics(sacre, options, hyps, streams)
+
+    fast = fast_class(**options)
+    got = fast._extract_corpus_statistics(hyps, streams)
+    assert got == expected
+    assert fast.num_refs == sacre.num_refs
+    assert all(type(x) is int for row in got for x in row)
+
+    cached = fast_class(**options)
+    cached._ref_cache = cached._cache_references(streams)
+    assert isinstance(cached._ref_cache, prepared_class)
+    assert cached._extract_corpus_statistics(hyps, None) == expected
+    return cached, expected

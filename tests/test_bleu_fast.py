@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 import sacrebleu
-from conftest import FLORES_REF, OPUS_2020, OPUS_BT, sacrebleu_statistics
+from conftest import FLORES_REF, OPUS_2020, OPUS_BT, assert_port_agrees
 
 import harness.metrics.chrf_fast as chrf_fast
 from harness.config import build_metric
@@ -19,19 +19,8 @@ from harness.textio import read_lines
 
 def assert_same_statistics(options, hyps, streams):
     """sacreBLEU's statistics == FastBLEU's: references passed in, a prepared cache, and the array form."""
-    sacre = sacrebleu.BLEU(**options)
-    expected = sacrebleu_statistics(sacre, options, hyps, streams)
-
-    fast = FastBLEU(**options)
-    got = fast._extract_corpus_statistics(hyps, streams)
-    assert got == expected
-    assert fast.num_refs == sacre.num_refs
-    assert all(type(x) is int for row in got for x in row)
-
-    cached = FastBLEU(**options)
-    cached._ref_cache = cached._cache_references(streams)  # as the harness and sacreBLEU's tests do
-    assert isinstance(cached._ref_cache, _PreparedReferences)
-    assert cached._extract_corpus_statistics(hyps, None) == expected
+    cached, expected = assert_port_agrees(sacrebleu.BLEU(**options), FastBLEU, _PreparedReferences, options, hyps,
+                                          streams)
     array = cached.corpus_statistics(hyps)
     assert array.dtype == np.int64 and array.tolist() == expected
     return cached

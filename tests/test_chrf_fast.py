@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 import sacrebleu
-from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, sacrebleu_statistics
+from conftest import FLORES_REF, FLORES_SRC, OPUS_2020, OPUS_BT, assert_port_agrees
 
 import harness.metrics.chrf_fast as chrf_fast
 from harness.config import build_metric
@@ -19,19 +19,8 @@ OPTION_NAMES = ("char_order", "word_order", "beta", "lowercase", "whitespace", "
 
 def assert_same_statistics(options, hyps, streams):
     """sacreBLEU's statistics == FastCHRF's, with references passed in and with a prepared cache."""
-    sacre = sacrebleu.CHRF(**options)
-    expected = sacrebleu_statistics(sacre, options, hyps, streams)
-
-    fast = FastCHRF(**options)
-    got = fast._extract_corpus_statistics(hyps, streams)
-    assert got == expected
-    assert fast.num_refs == sacre.num_refs
-    assert all(type(x) is int for row in got for x in row)
-
-    cached = FastCHRF(**options)
-    cached._ref_cache = cached._cache_references(streams)  # as the harness and sacreBLEU's tests do
-    assert isinstance(cached._ref_cache, _PreparedReferences)
-    assert cached._extract_corpus_statistics(hyps, None) == expected
+    cached, expected = assert_port_agrees(sacrebleu.CHRF(**options), FastCHRF, _PreparedReferences, options, hyps,
+                                          streams)
     width = 3 * (cached.char_order + cached.word_order)
     if all(len(row) == width for row in expected):  # the array form, where every segment has a reference
         array = cached.corpus_statistics(hyps)
